@@ -1,0 +1,21 @@
+"""python -m mlpcourse COMMAND: provision | check | all (see the README)."""
+import sys
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv else "help"
+    if command == "provision":
+        from .data import main as run
+    elif command == "check":
+        from .check import main as run
+    elif command == "all":
+        from .pipeline import main as run
+    else:
+        print(__doc__)
+        return 0 if command == "help" else 2
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

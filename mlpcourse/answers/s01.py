@@ -1,0 +1,41 @@
+"""Answers for 01_dataset."""
+from . import Alternative, Mistake
+
+NOTEBOOK = "01_dataset"
+
+MISTAKES = [
+    Mistake("vocab", "letters counted from 0, so 'a' and '.' share index 0",
+            old="stoi = {s: i + 1 for i, s in enumerate(chars)}",
+            new="stoi = {s: i for i, s in enumerate(chars)}", loses=["vocab_test"]),
+    Mistake("build_dataset", "off-by-one context: the window is rolled before the example is stored",
+            old="            X.append(context)\n            Y.append(ix)\n            context = context[1:] + [ix]",
+            new="            context = context[1:] + [ix]\n            X.append(context)\n            Y.append(ix)",
+            loses=["build_dataset_test"]),
+    Mistake("build_dataset", "the final '.' of each name is not an example",
+            old="for ch in w + '.':", new="for ch in w:", loses=["build_dataset_test"]),
+    Mistake("build_dataset", "block size hard-coded to 3",
+            old="context = [0] * block_size", new="context = [0, 0, 0]", loses=["build_dataset_test"]),
+    Mistake("n_examples", "forgot the example for the final '.'",
+            old="sum(len(w) + 1 for w in words)", new="sum(len(w) for w in words)", loses=["n_examples_test"]),
+]
+
+ALTERNATIVES = [
+    Alternative("vocab", "vocabulary written out by hand",
+                new="import string\nitos = dict(enumerate('.' + string.ascii_lowercase))\nstoi = {s: i for i, s in itos.items()}"),
+    Alternative("build_dataset", "contexts preallocated as a tensor and filled by slicing", new='''
+def build_dataset(words, block_size, stoi):
+    n = sum(len(w) + 1 for w in words)
+    X = torch.zeros((n, block_size), dtype=torch.long)
+    Y = torch.zeros(n, dtype=torch.long)
+    row = 0
+    for w in words:
+        ids = [0] * block_size + [stoi[ch] for ch in w + '.']
+        for t in range(len(w) + 1):
+            X[row] = torch.tensor(ids[t:t + block_size])
+            Y[row] = ids[t + block_size]
+            row += 1
+    return X, Y
+'''.strip()),
+    Alternative("n_examples", "total characters plus number of names",
+                new="n_examples = len(''.join(words)) + len(words)"),
+]
