@@ -1,7 +1,7 @@
 """Provisioning of names.txt: a given path or $MAKEMORE_NAMES first, then the upstream copy.
 
 Every copy is checked against the published sha256 before it is used; a missing or corrupt
-file stops with a message that says what to do.  Run ``python -m mlpcourse.data`` to
+file stops with a message that says what to do.  Run ``python -m mlpcourse provision`` to
 provision ``data/names.txt`` in the course directory.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def verify(path) -> Path:
     if actual != NAMES_SHA256:
         raise DataError(
             f"{path} is not the makemore names.txt (sha256 {actual[:12]}…, expected "
-            f"{NAMES_SHA256[:12]}…). Delete it and run `python -m mlpcourse.data` again, "
+            f"{NAMES_SHA256[:12]}…). Delete it and run `python -m mlpcourse provision` again, "
             f"or point ${NAMES_ENV} at a good copy."
         )
     return path
@@ -102,7 +102,7 @@ def provision(source=None, dest=None, allow_download: bool = True) -> Path:
         os.replace(tmp, dest)
         return verify(dest)
     if not allow_download:
-        raise DataError(f"{dest} is missing: run `python -m mlpcourse.data --source PATH`.")
+        raise DataError(f"{dest} is missing: run `python -m mlpcourse provision --source PATH` (or `make data`).")
     return download(dest)
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures of the course's test suite, and the point totals printed at the end."""
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "source" / "mlp_language_model"
+RELEASE = ROOT / "release" / "mlp_language_model"
+
+
+def section_names():
+    return sorted(p.stem for p in SOURCE.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    # nbval: all cells of one notebook run in one kernel, so keep them on one xdist worker
+    for item in items:
+        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(name=Path(str(item.fspath)).name))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput"):
+        return
+    sys.path.insert(0, str(ROOT))
+    from mlpcourse.submissions import graded_cells, nbgrader_meta
+
+    lines, auto_total, manual_total = [], 0.0, 0.0
+    for name in section_names():
+        nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        auto = sum(graded_cells(nb).values())
+        manual = sum(float(nbgrader_meta(c).get("points", 0)) for c in nb.cells
+                     if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution"))
+        auto_total += auto
+        manual_total += manual
+        lines.append(f"  {name:26s} {auto:5.1f} automatic + {manual:4.1f} written")
+    terminalreporter.write_sep("-", "points in the assignment")
+    for line in lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"  {'total':26s} {auto_total:5.1f} automatic + {manual_total:4.1f} written "
+                                f"= {auto_total + manual_total:.1f}")

@@ -1,0 +1,84 @@
+"""names.txt provisioning: checksum first, a corrupt copy is never used."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlpcourse import data
+
+GOOD = Path(__file__).resolve().parent.parent / "data" / "names.txt"
+
+
+@pytest.fixture
+def good(tmp_path):
+    if not GOOD.exists():
+        pytest.fail("data/names.txt is not provisioned: run `make data` first")
+    copy = tmp_path / "names-good.txt"
+    shutil.copy(GOOD, copy)
+    return copy
+
+
+def test_course_copy_is_the_published_file():
+    assert data.sha256(GOOD) == data.NAMES_SHA256
+    words = data.load_words(GOOD)
+    assert len(words) == 32033 and words[:3] == ["emma", "olivia", "ava"]
+
+
+def test_provision_copies_a_verified_source(good, tmp_path):
+    dest = tmp_path / "course" / "names.txt"
+    assert data.provision(good, dest, allow_download=False) == dest
+    assert data.sha256(dest) == data.NAMES_SHA256
+
+
+def test_env_var_is_used_before_download(good, tmp_path, monkeypatch):
+    monkeypatch.setenv(data.NAMES_ENV, str(good))
+    dest = tmp_path / "names.txt"
+    data.provision(dest=dest, allow_download=False)
+    assert data.sha256(dest) == data.NAMES_SHA256
+
+
+def test_corrupt_source_is_refused_and_nothing_written(good, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text(good.read_text().replace("emma", "emmy", 1))
+    dest = tmp_path / "names.txt"
+    with pytest.raises(data.DataError, match="not the makemore names.txt"):
+        data.provision(bad, dest, allow_download=False)
+    assert not dest.exists()
+
+
+def test_corrupt_existing_copy_is_replaced(good, tmp_path):
+    dest = tmp_path / "names.txt"
+    dest.write_text("truncated\n")
+    data.provision(good, dest, allow_download=False)
+    assert data.sha256(dest) == data.NAMES_SHA256
+
+
+def test_missing_copy_without_download_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.NAMES_ENV, raising=False)
+    with pytest.raises(data.DataError, match="python -m mlpcourse provision --source"):
+        data.provision(dest=tmp_path / "names.txt", allow_download=False)
+
+
+def test_failed_download_leaves_no_file(tmp_path):
+    dest = tmp_path / "names.txt"
+    with pytest.raises(data.DataError, match="could not download"):
+        data.download(dest, url="http://127.0.0.1:9/names.txt")
+    assert not dest.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_download_with_wrong_checksum_is_discarded(good, tmp_path):
+    bad = tmp_path / "served.txt"
+    bad.write_text("not names\n")
+    dest = tmp_path / "out" / "names.txt"
+    with pytest.raises(data.DataError):
+        data.download(dest, url=bad.as_uri())
+    assert not dest.exists() and not list(dest.parent.glob("*.part"))
+    assert data.download(dest, url=good.as_uri()) == dest
+
+
+def test_load_words_rejects_a_tampered_path(good, tmp_path):
+    bad = tmp_path / "names.txt"
+    bad.write_text("a\nb\n")
+    with pytest.raises(data.DataError):
+        data.load_words(bad)

@@ -1,0 +1,26 @@
+"""nbval really compares the stored outputs: a changed loss in a source notebook fails it."""
+import subprocess
+import sys
+
+import nbformat
+
+from conftest import ROOT, SOURCE
+
+
+def test_changed_loss_fails_nbval(tmp_path):
+    nb = nbformat.read(SOURCE / "02_forward_pass.ipynb", as_version=4)
+    changed = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("name") == "stdout" and "NLL: 17.7697" in out.get("text", ""):
+                out["text"] = out["text"].replace("NLL: 17.7697", "NLL: 17.7698")
+                changed += 1
+    assert changed, "the stored NLL output was not found"
+    nbformat.write(nb, tmp_path / "02_forward_pass.ipynb")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
+         "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-q",
+         str(tmp_path / "02_forward_pass.ipynb")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "17.7698" in proc.stdout and "failed" in proc.stdout

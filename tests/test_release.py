@@ -1,0 +1,113 @@
+"""The student release: generated from source/ by nbgrader, current, and free of solutions."""
+import json
+import re
+
+import nbformat
+import pytest
+
+from conftest import RELEASE, ROOT, SOURCE, section_names
+from mlpcourse.check import scratch_course
+from mlpcourse.grading import find_parameters_cell
+from mlpcourse.submissions import nbgrader_meta
+
+NAMES = section_names()
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+_SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+
+
+def test_every_section_is_released():
+    assert NAMES, "no section notebooks in source/"
+    assert sorted(p.stem for p in RELEASE.glob("*.ipynb")) == NAMES
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    return scratch_course(NAMES, tmp_path_factory.mktemp("course")) / "release" / "mlp_language_model"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_is_current(name, regenerated):
+    committed = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
+    fresh = nbformat.read(regenerated / f"{name}.ipynb", as_version=4)
+    assert json.dumps(committed, sort_keys=True) == json.dumps(fresh, sort_keys=True), (
+        f"release/{name}.ipynb is stale: run `make release` and commit it")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_holds_no_solution_or_hidden_test(name):
+    source = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+    text = (RELEASE / f"{name}.ipynb").read_text()
+    released = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    secret_lines = set()
+    for cell in source.cells:
+        for block in _HIDDEN.findall(cell.source) + _SOLUTION.findall(cell.source):
+            secret_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 12}
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.cell_type == "markdown":
+            secret_lines |= {l.strip() for l in cell.source.splitlines() if len(l.strip()) > 30}
+    released_lines = {l.strip() for l in released.splitlines()}
+    leaked = sorted(secret_lines & released_lines)
+    assert not leaked, f"release/{name} shows solution or hidden-test lines: {leaked[:3]}"
+
+
+def _graded(nb):
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+
+
+def test_graded_cells_have_unique_ids_and_points():
+    seen = {}
+    for name in NAMES:
+        nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        for cell in _graded(nb):
+            meta = nbgrader_meta(cell)
+            gid = meta["grade_id"]
+            assert gid not in seen, f"grade_id {gid} is used in {seen[gid]} and {name}"
+            seen[gid] = name
+            assert float(meta.get("points", 0)) > 0, f"{name}: {gid} has no points"
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", gid), f"{name}: grade_id {gid!r} is not readable"
+    assert seen
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_structure(name):
+    nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+    index = find_parameters_cell(nb)
+    assert index >= 0, f"{name} has no parameters cell"
+    cell = nb.cells[index]
+    assert "parameters" in cell.metadata.get("tags", []) and nbgrader_meta(cell).get("locked"), (
+        f"{name}: the parameters cell must be tagged 'parameters' and locked")
+    ids = [c.id for c in nb.cells]
+    assert len(set(ids)) == len(ids), f"{name}: duplicate cell ids"
+    for c in nb.cells:
+        extra = set(c.metadata) - {"nbgrader", "tags"}
+        assert not extra, f"{name}: cell {c.id} carries stray metadata {sorted(extra)}"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}, f"{name}: stray notebook metadata"
+    # every test cell follows the solution it checks; every solution is followed by a test
+    last_solution = None
+    for c in nb.cells:
+        meta = nbgrader_meta(c)
+        if meta.get("solution") and not meta.get("grade"):
+            last_solution = meta["grade_id"]
+        elif meta.get("grade") and not meta.get("solution"):
+            assert last_solution, f"{name}: test {meta['grade_id']} comes before any answer cell"
+    # answer cells raise NotImplementedError in the release
+    rel = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
+    for c in rel.cells:
+        meta = nbgrader_meta(c)
+        if meta.get("solution") and c.cell_type == "code":
+            assert "raise NotImplementedError()" in c.source, f"{name}: {meta['grade_id']} has no stub"
+
+
+def test_every_graded_cell_has_a_catalogued_mistake():
+    from mlpcourse.answers import catalogue
+    from mlpcourse.submissions import graded_cells
+
+    cat = catalogue()
+    for name in NAMES:
+        nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        mistakes, alternatives = cat.get(name, ([], []))
+        caught = {gid for m in mistakes for gid in m.loses}
+        missing = set(graded_cells(nb)) - caught
+        assert not missing, f"{name}: no catalogued mistake loses the points of {sorted(missing)}"
+        assert alternatives, f"{name}: no correct-but-different answer in the catalogue"
