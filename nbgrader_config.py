@@ -20,7 +20,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # test never relies on a number that only the full-length instructor run produces.
 c.Autograde.autograde_preprocessors = [
     "mlpcourse.grading.InjectParameters",
-    "nbgrader.preprocessors.Execute",
+    "mlpcourse.grading.SafeExecute",  # nbgrader's Execute; a dead kernel costs only what follows
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -39,5 +39,20 @@ c.InjectParameters.parameters = {
     "07_sampling_and_tuning": {},
     "08_initialization": {},
 }
-c.Execute.timeout = 60  # seconds per cell
+c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
+# Locked and test cells are restored from the gradebook; deleted ones are put back.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows each test's result and message, never the hidden tests' source.
+c.GenerateFeedback.preprocessors = [
+    "mlpcourse.grading.StripHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# Grading a class (python -m mlpcourse grade): isolation and limits per (student, notebook).
+c.GradeClass.cell_timeout = 60          # seconds per cell
+c.GradeClass.notebook_timeout = 600     # seconds per notebook, kernel start included
+c.GradeClass.memory_limit_mb = 4096     # address-space cap of the grading process and its kernel
+c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core
+c.GradeClass.scheduler = ""             # a Dask scheduler address, e.g. "tcp://10.0.0.5:8786"

@@ -2,13 +2,14 @@
 
 Notebooks import what an earlier section taught from here instead of copying it.
 """
+from . import checks
 from .data import DataError, load_words, names_path, provision, verify
 from .lecture import (SEED, build_dataset, build_vocab, count_params, forward, init_params,
                       loss_on, split_words)
 from .plots import plot_embedding
 
 __all__ = [
-    "DataError", "load_words", "names_path", "provision", "verify",
+    "checks", "DataError", "load_words", "names_path", "provision", "verify",
     "SEED", "build_dataset", "build_vocab", "count_params", "forward", "init_params",
     "loss_on", "split_words", "plot_embedding",
 ]

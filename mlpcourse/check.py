@@ -38,14 +38,15 @@ def nbgrader(course, *args, timeout=3600):
     return proc
 
 
-def scratch_course(notebooks, root=None):
+def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
     """A scratch course directory holding only the given source notebooks, release generated."""
     root = Path(root or tempfile.mkdtemp(prefix="mlpcourse-"))
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", root)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(course_root) / "nbgrader_config.py", root)
     src = root / "source" / ASSIGNMENT
     src.mkdir(parents=True, exist_ok=True)
     for name in notebooks:
-        shutil.copy(COURSE_ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", src)
+        shutil.copy(Path(course_root) / "source" / ASSIGNMENT / f"{name}.ipynb", src)
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     return root
 

@@ -53,3 +53,81 @@ class InjectParameters(NbGraderPreprocessor):
         if values:
             nb = inject_parameters(nb, dict(values))
         return nb, resources
+
+
+# --- executing a submission: nothing lost, helpers restored --------------------------------
+
+from nbclient.exceptions import DeadKernelError  # noqa: E402
+from nbformat import NotebookNode  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+from traitlets import Bool  # noqa: E402
+
+KERNEL_DIED = "KernelDied"
+NOT_RUN = "NotRun"
+_RESTORE = ("import mlpcourse.checks as _mlpcourse_checks\n"
+            "_mlpcourse_checks.restore()\n"
+            "del _mlpcourse_checks")
+
+
+def is_test_cell(cell):
+    """True for an autograded test cell: graded, not an answer (Section 01)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def error_output(ename, evalue):
+    """An error output a student can read in the feedback (Section 01)."""
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class SafeExecute(Execute):
+    """nbgrader's Execute, except that a dead kernel costs only the cells from there on, and the
+    comparison helpers an answer cell may have replaced are restored before every test cell."""
+
+    restore_helpers = Bool(True, help="Run mlpcourse.checks.restore() before each test cell.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._died_in = None
+        return super().preprocess(nb, resources, km=km)
+
+    def _silent(self, code):
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        return self.wait_for_reply(msg_id)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._died_in is not None:
+            cell.outputs = [error_output(NOT_RUN, f"not run: the kernel stopped in cell {self._died_in + 1}")]
+            return cell, resources
+        try:
+            if self.restore_helpers and is_test_cell(cell):
+                self._silent(_RESTORE)
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._died_in = index
+            cell.outputs.append(error_output(
+                KERNEL_DIED, "the kernel died while running this cell (os._exit, exit(), a crash, or the "
+                             "memory limit); the cells after it were not run"))
+            return cell, resources
+
+
+# --- feedback: results and messages, never the hidden tests ---------------------------------
+
+import re  # noqa: E402
+
+from nbconvert.preprocessors import Preprocessor  # noqa: E402
+
+_HIDDEN = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.M | re.S)
+
+
+class StripHiddenTests(Preprocessor):
+    """For feedback: drop hidden tests from test cells and reduce their errors to the message."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell):
+            cell.source = _HIDDEN.sub(r"\1# (hidden tests ran here)", cell.source)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        return cell, resources
