@@ -35,8 +35,8 @@ c.InjectParameters.parameters = {
     "03_training": {},
     "04_learning_rate": {},
     "05_splits": {},
-    "06_capacity": {},
-    "07_sampling_and_tuning": {},
+    "06_capacity": {"wide_steps": 400, "embd_steps": 400},
+    "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_best": False},
     "08_initialization": {},
 }
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
