@@ -1,4 +1,4 @@
-"""python -m mlpcourse COMMAND: provision | check | all (see the README)."""
+"""python -m mlpcourse COMMAND: provision | check | grade | all (see the README)."""
 import sys
 
 
@@ -9,6 +9,8 @@ def main(argv=None):
         from .data import main as run
     elif command == "check":
         from .check import main as run
+    elif command == "grade":
+        from .classroom import main as run
     elif command == "all":
         from .pipeline import main as run
     else:

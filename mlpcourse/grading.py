@@ -62,7 +62,12 @@ from nbformat import NotebookNode  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 from traitlets import Bool  # noqa: E402
 
+import time  # noqa: E402
+
+from traitlets import Integer  # noqa: E402
+
 KERNEL_DIED = "KernelDied"
+NOTEBOOK_TIMEOUT = "NotebookTimeout"
 NOT_RUN = "NotRun"
 _RESTORE = ("import mlpcourse.checks as _mlpcourse_checks\n"
             "_mlpcourse_checks.restore()\n"
@@ -85,9 +90,12 @@ class SafeExecute(Execute):
     comparison helpers an answer cell may have replaced are restored before every test cell."""
 
     restore_helpers = Bool(True, help="Run mlpcourse.checks.restore() before each test cell.").tag(config=True)
+    notebook_timeout = Integer(0, help="Seconds for the whole notebook; cells after that are not run "
+                                       "(0: no limit).").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         return super().preprocess(nb, resources, km=km)
 
     def _silent(self, code):
@@ -99,6 +107,10 @@ class SafeExecute(Execute):
             return cell, resources
         if self._died_in is not None:
             cell.outputs = [error_output(NOT_RUN, f"not run: the kernel stopped in cell {self._died_in + 1}")]
+            return cell, resources
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            cell.outputs = [error_output(NOTEBOOK_TIMEOUT, f"not run: the notebook's time limit "
+                                                           f"({self.notebook_timeout} s) was reached")]
             return cell, resources
         try:
             if self.restore_helpers and is_test_cell(cell):

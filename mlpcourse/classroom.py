@@ -1,0 +1,496 @@
+"""Grade a whole class: every submission under submitted/, each notebook isolated, in parallel.
+
+    python -m mlpcourse grade [--scheduler tcp://HOST:8786] [--workers N] [--student ID …]
+
+nbgrader does the grading (``nbgrader autograde`` with the course's config: OverwriteCells,
+checksums, SafeExecute); this adds what it lacks for a class:
+
+- isolation: each (student, notebook) is graded by its own ``nbgrader autograde`` in a scratch
+  course (a copy of the gradebook template, the config, a verified copy of the data), as an
+  unprivileged user when run as root, under a memory cap and a wall-time limit;
+- nothing lost: a timeout, a dead kernel, an invalid or missing notebook fails only that
+  notebook, with a reason a student can read; every other notebook is graded in full;
+- parallelism on Dask distributed: a LocalCluster (one worker per core) by default, or any
+  cluster through its scheduler address; workers return scores, and this process alone
+  writes them to the gradebook (SQLite, or PostgreSQL through ``CourseDirectory.db_url``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import csv
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from traitlets import Integer, Unicode
+from traitlets.config import Configurable
+from traitlets.config.loader import PyFileConfigLoader
+
+from .check import COURSE_ROOT, nbgrader, scratch_course
+from .data import NAMES_SHA256, names_path, sha256
+from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
+from .submissions import ASSIGNMENT
+
+
+
+class GradeClass(Configurable):
+    """Limits and engine of `python -m mlpcourse grade` (set them in nbgrader_config.py)."""
+
+    cell_timeout = Integer(60, help="Seconds a cell may run before it is interrupted.").tag(config=True)
+    notebook_timeout = Integer(600, help="Seconds one notebook's grading may take in all.").tag(config=True)
+    memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of a grading process and its kernel.").tag(config=True)
+    workers = Integer(0, help="Workers of the local Dask cluster; 0 means one per core.").tag(config=True)
+    scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
+
+
+def load_config(course_root=COURSE_ROOT):
+    """The course's nbgrader_config.py as a traitlets Config (Section 01)."""
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+
+
+# --- the worker side: one (student, notebook), fully isolated -------------------------------
+
+def _limits(memory_mb):
+    def apply():
+        os.setsid()
+        if memory_mb:
+            cap = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+_SANDBOX = r"""
+set -e
+mount --make-rprivate /
+mount --bind "$SCRATCH" /mnt
+mount -t tmpfs -o size=1g tmpfs "$BASE"
+mkdir -p "$SCRATCH"
+mount --bind /mnt "$SCRATCH"
+umount -l /mnt
+for ro in $READONLY; do
+  mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro"
+done
+cd "$SCRATCH"
+exec "$@"
+"""
+_sandbox_mode = None
+
+
+def sandbox_mode():
+    """How grading processes are shut in: 'root' or 'user' mount namespace, or None if neither works."""
+    global _sandbox_mode
+    if _sandbox_mode is None:
+        _sandbox_mode = ""
+        for mode, flags in (("root", []), ("user", ["-r"])):
+            if mode == "root" and os.geteuid() != 0:
+                continue
+            probe = subprocess.run(["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c",
+                                    "mount -t tmpfs tmpfs /mnt && umount /mnt"], capture_output=True)
+            if probe.returncode == 0:
+                _sandbox_mode = mode
+                break
+    return _sandbox_mode or None
+
+
+def _readonly_paths(extra=()):
+    """Everything a submission could reach and must not change: the course, Python, the packages."""
+    import mlpcourse
+
+    paths = {*(Path(p).resolve() for p in extra), Path(mlpcourse.__file__).resolve().parent.parent, Path(sys.prefix).resolve(),
+             Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+    return sorted(str(p) for p in paths if p.exists() and " " not in str(p))
+
+
+def sandboxed(cmd, scratch, base, readonly=()):
+    """cmd wrapped so that it sees only its own scratch course and cannot write anything else."""
+    mode = sandbox_mode()
+    if not mode:
+        return cmd, {}
+    flags = ["-r"] if mode == "user" else []
+    env = {"SCRATCH": str(scratch), "BASE": str(base), "READONLY": " ".join(_readonly_paths(readonly))}
+    return ["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c", _SANDBOX, "sandbox", *cmd], env
+
+
+def _zero(template, notebook, status, reason):
+    return {"status": status, "reason": reason,
+            "grades": {gid: {"auto_score": 0.0 if kind == "test" else None, "max_score": pts,
+                             "needs_manual_grade": False}
+                       for gid, (kind, pts) in template["cells"][notebook].items()},
+            "autograded": None}
+
+
+def _diagnose(autograded_text):
+    """The first failure a student should know about in an autograded notebook, or ''."""
+    nb = nbformat.reads(autograded_text, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            name, value = out.get("ename", ""), str(out.get("evalue", ""))
+            if name == KERNEL_DIED:
+                return "kernel died", f"the kernel died in cell {i + 1}; cells after it were not run"
+            if name == NOTEBOOK_TIMEOUT:
+                return "timeout", f"the notebook's time limit was reached at cell {i + 1}"
+            if name == "CellTimeoutError":
+                return "timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
+            if name == "MemoryError" or "can't allocate memory" in value or "DefaultCPUAllocator" in value:
+                return "memory", f"cell {i + 1} went over the memory limit"
+    return "ok", ""
+
+
+def _kernelspec(scratch, template):
+    """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
+    limits = template["limits"]
+    home = scratch / "home"
+    python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
+    memory = ["sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
+              str(limits["memory_limit_mb"] * 1024)] if limits["memory_limit_mb"] else []
+    argv, sandbox_env = sandboxed(memory + python, scratch, scratch.parent, template.get("readonly", ()))
+    spec = {
+        "argv": argv, "display_name": "Python 3 (graded)", "language": "python",
+        "env": {**sandbox_env, "HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": "Agg",
+                "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), "OMP_NUM_THREADS": "1",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    }
+    folder = scratch / "jupyter" / "kernels" / GRADING_KERNEL
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return scratch / "jupyter"
+
+
+GRADING_KERNEL = "mlpcourse-graded"
+
+
+def _autograde(scratch, student, template):
+    """nbgrader's autograde of one student in a scratch course, in this process (kernels shut in)."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    limits = template["limits"]
+    config = load_config(scratch)
+    config.CourseDirectory.root = str(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
+    config.SafeExecute.timeout = limits["cell_timeout"]
+    config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
+    config.SafeExecute.kernel_name = GRADING_KERNEL
+    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
+    os.environ["JUPYTER_PATH"] = str(_kernelspec(scratch, template))
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "home" / "runtime")
+    try:
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        return api.autograde(ASSIGNMENT, student, force=True, create=True)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def grade_task(template, task):
+    """Grade one submitted notebook in a scratch course; return its scores (runs on a Dask worker)."""
+    start = time.perf_counter()
+    student, notebook = task["student"], task["notebook"]
+    result = {"student": student, "notebook": notebook, "extra_files": task.get("extra_files", [])}
+    payload = task.get("payload")
+    if payload is None:
+        result.update(_zero(template, notebook, "missing", f"{notebook}.ipynb was not submitted"))
+        result["seconds"] = time.perf_counter() - start
+        return result
+    try:
+        nb = nbformat.reads(payload.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same to the student
+        result.update(_zero(template, notebook, "invalid",
+                            f"{notebook}.ipynb is not a valid notebook ({type(exc).__name__}); "
+                            "open it in JupyterLab, save it, and submit again"))
+        result["seconds"] = time.perf_counter() - start
+        return result
+    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
+    base.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
+    try:
+        (scratch / "nbgrader_config.py").write_bytes(template["config"])
+        (scratch / "gradebook.db").write_bytes(template["gradebook"])
+        data = scratch / "data" / "names.txt"
+        data.parent.mkdir()
+        data.write_bytes(template["names"])
+        data.chmod(0o444)
+        for sub in ("home", "home/runtime"):
+            (scratch / sub).mkdir()
+        sub = scratch / "submitted" / student / ASSIGNMENT
+        sub.mkdir(parents=True)
+        (sub / f"{notebook}.ipynb").write_bytes(payload)
+        if task.get("timestamp"):
+            (sub / "timestamp.txt").write_text(task["timestamp"])
+        outcome = _autograde(scratch, student, template)
+        autograded = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+        if not outcome.get("success") or not autograded.exists():
+            tail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()[-2:]
+            result.update(_zero(template, notebook, "error", "nbgrader could not grade this notebook: "
+                                + " | ".join(tail)))
+            return result
+        result.update(_read_scores(scratch, student, notebook))
+        result["autograded"] = autograded.read_text()
+        result["status"], result["reason"] = _diagnose(result["autograded"])
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        result["seconds"] = time.perf_counter() - start
+
+
+def _read_scores(course, student, notebook):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+        grades = {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
+                           "needs_manual_grade": bool(g.needs_manual_grade)} for g in nb.grades}
+        comments = {c.name: c.auto_comment for c in nb.comments}
+    return {"grades": grades, "comments": comments}
+
+
+# --- the driver: one writer -----------------------------------------------------------------
+
+def build_template(course_root, limits):
+    """What every worker needs, as bytes: config, gradebook of the assignment, verified data."""
+    from .submissions import graded_cells, nbgrader_meta
+
+    source = Path(course_root) / "source" / ASSIGNMENT
+    names = sorted(p.stem for p in source.glob("*.ipynb"))
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = scratch_course(names, Path(tmp) / "course", course_root)
+        gradebook = (scratch / "gradebook.db").read_bytes()
+    cells = {}
+    for name in names:
+        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        tests = graded_cells(nb)
+        cells[name] = {nbgrader_meta(c)["grade_id"]: ("test" if nbgrader_meta(c)["grade_id"] in tests else "manual",
+                                                       float(nbgrader_meta(c).get("points", 0)))
+                       for c in nb.cells if nbgrader_meta(c).get("grade")}
+    path = names_path()
+    if sha256(path) != NAMES_SHA256:
+        raise RuntimeError(f"{path} does not match its checksum")
+    return {"config": (Path(course_root) / "nbgrader_config.py").read_bytes(), "gradebook": gradebook,
+            "names": path.read_bytes(), "notebooks": names, "cells": cells, "limits": limits,
+            "readonly": [str(Path(course_root).resolve())]}
+
+
+def collect_tasks(course_root, notebooks, students=None):
+    """One task per (student, notebook) found under submitted/; missing notebooks included."""
+    tasks = []
+    root = Path(course_root) / "submitted"
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        student = folder.name
+        if students and student not in students:
+            continue
+        sub = folder / ASSIGNMENT
+        expected = {f"{n}.ipynb" for n in notebooks} | {"timestamp.txt"}
+        extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
+        stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
+        for name in notebooks:
+            path = sub / f"{name}.ipynb"
+            tasks.append({"student": student, "notebook": name, "timestamp": stamp, "extra_files": extra,
+                          "payload": path.read_bytes() if path.is_file() else None})
+    return tasks
+
+
+def course_fingerprint(course_root):
+    """sha256 of every course file a submission must not change (source, release, config, data, package)."""
+    root = Path(course_root)
+    paths = [root / "nbgrader_config.py", root / "data" / "names.txt"]
+    for folder in ("source", "release", "mlpcourse"):
+        paths += [p for p in sorted((root / folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p.relative_to(root)): sha256(p) for p in paths if p.exists()}
+
+
+def ensure_assignment(course_root, db_url):
+    """Make sure the gradebook knows the assignment (generate_assignment writes it if not)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            if gb.find_assignment(ASSIGNMENT).notebooks:
+                return
+        except MissingEntry:
+            pass
+    nbgrader(course_root, "generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}")
+
+
+def record(gb, result, course_root):
+    """Write one worker result into the gradebook and autograded/ (only the driver calls this)."""
+    from nbgrader.api import MissingEntry
+
+    student, notebook = result["student"], result["notebook"]
+    try:
+        gb.find_student(student)
+    except MissingEntry:
+        gb.add_student(student)
+    kwargs = {"timestamp": result.get("timestamp")} if result.get("timestamp") else {}
+    gb.update_or_create_submission(ASSIGNMENT, student, **kwargs)
+    nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+    for grade in nb.grades:
+        got = result["grades"].get(grade.name, {})
+        grade.auto_score = got.get("auto_score")
+        grade.needs_manual_grade = got.get("needs_manual_grade", False)
+        if result["status"] in ("missing", "invalid", "error", "timeout") and grade.cell_type == "code":
+            grade.auto_score, grade.needs_manual_grade = 0.0, False
+    for comment in nb.comments:
+        auto = result.get("comments", {}).get(comment.name)
+        if result["reason"]:
+            auto = f"{auto} {result['reason']}".strip() if auto else result["reason"]
+        comment.auto_comment = auto
+    gb.db.commit()
+    target = Path(course_root) / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+    if result.get("autograded"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result["autograded"])
+    elif target.exists():
+        target.unlink()
+
+
+def _client(scheduler, workers):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=None, db_url=None,
+                feedback=True, progress=True, out=sys.stdout):
+    """Grade every submission of the class; return {"results": [...], "seconds": …, "fingerprint_ok": …}."""
+    from dask.distributed import as_completed
+    from nbgrader.api import Gradebook
+    from tqdm import tqdm
+
+    course_root = Path(course_root)
+    config = load_config(course_root)
+    settings = GradeClass(config=config)
+    db_url = db_url or config.CourseDirectory.get("db_url") or f"sqlite:///{course_root}/gradebook.db"
+    limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
+              "memory_limit_mb": settings.memory_limit_mb}
+    before = course_fingerprint(course_root)
+    t0 = time.perf_counter()
+    template = build_template(course_root, limits)
+    tasks = collect_tasks(course_root, template["notebooks"], students)
+    ensure_assignment(course_root, db_url)
+    client, cluster = _client(scheduler or settings.scheduler, workers if workers is not None else settings.workers)
+    results = []
+    try:
+        shared = client.scatter(template, broadcast=True)
+        futures = [client.submit(grade_task, shared, t, pure=False, key=f"grade-{t['student']}-{t['notebook']}-{i}")
+                   for i, t in enumerate(tasks)]
+        bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress, file=sys.stderr)
+        with Gradebook(db_url) as gb:
+            for future in as_completed(futures):
+                task = tasks[futures.index(future)]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker lost is one notebook lost, not the class
+                    result = {"student": task["student"], "notebook": task["notebook"], "seconds": 0.0,
+                              "extra_files": task["extra_files"],
+                              **_zero(template, task["notebook"], "error", f"the grading worker failed: {exc}")}
+                result["timestamp"] = task.get("timestamp")
+                record(gb, result, course_root)
+                results.append(result)
+                bar.update(1)
+        bar.close()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    seconds = time.perf_counter() - t0
+    after = course_fingerprint(course_root)
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    if feedback:
+        if any(r.get("autograded") for r in results):
+            nbgrader(course_root, "generate_feedback", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}")
+        _write_reasons(course_root, results)
+    report = {"results": sorted(results, key=lambda r: (r["student"], r["notebook"])), "seconds": seconds,
+              "changed_files": changed, "db_url": db_url}
+    return report
+
+
+def _write_reasons(course_root, results):
+    by_student = {}
+    for r in results:
+        if r["status"] != "ok" or r.get("extra_files"):
+            by_student.setdefault(r["student"], []).append(r)
+    for student, rows in by_student.items():
+        folder = Path(course_root) / "feedback" / student / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [f"{r['notebook']}: {r['reason']}" for r in rows if r["status"] != "ok"]
+        extra = sorted({f for r in rows for f in r.get("extra_files", [])})
+        if extra:
+            lines.append(f"ignored files that are not part of the assignment: {', '.join(extra)}")
+        (folder / "grading_report.txt").write_text("\n".join(lines) + "\n")
+
+
+def scores_of(report):
+    """{(student, notebook): automatic points} of a report (Section 01)."""
+    return {(r["student"], r["notebook"]): sum((g["auto_score"] or 0.0) for g in r["grades"].values())
+            for r in report["results"]}
+
+
+def export_csv(report, path):
+    """One row per (student, notebook): points, maximum, status and reason."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "notebook", "auto_score", "auto_max", "status", "reason"])
+        for r in report["results"]:
+            auto_max = sum(g["max_score"] for gid, g in r["grades"].items() if g["auto_score"] is not None
+                           or r["status"] != "ok")
+            w.writerow([r["student"], r["notebook"], sum((g["auto_score"] or 0) for g in r["grades"].values()),
+                        auto_max, r["status"], r["reason"]])
+    return path
+
+
+def print_report(report, out=sys.stdout):
+    results = report["results"]
+    students = sorted({r["student"] for r in results})
+    notebooks = sorted({r["notebook"] for r in results})
+    score = scores_of(report)
+    width = max(8, *(len(s) for s in students))
+    print(f"{'student':{width}s} " + " ".join(f"{n[:2]:>6s}" for n in notebooks) + "   total", file=out)
+    for s in students:
+        row = [score.get((s, n), 0.0) for n in notebooks]
+        print(f"{s:{width}s} " + " ".join(f"{v:6.1f}" for v in row) + f"  {sum(row):6.1f}", file=out)
+    failures = [r for r in results if r["status"] != "ok"]
+    extras = sorted({(r["student"], f) for r in results for f in r.get("extra_files", [])})
+    print(f"\n{len(results)} notebooks of {len(students)} students graded in {report['seconds']:.1f} s; "
+          f"{len(failures)} failures", file=out)
+    for r in failures:
+        print(f"  {r['student']}/{r['notebook']}: {r['status']}: {r['reason']}", file=out)
+    for student, name in extras:
+        print(f"  {student}: ignored extra file {name}", file=out)
+    if report["changed_files"]:
+        print(f"WARNING: course files changed during grading: {report['changed_files']}", file=out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m mlpcourse grade", description=__doc__.splitlines()[0])
+    parser.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    parser.add_argument("--workers", type=int, help="local workers (default: one per core)")
+    parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    parser.add_argument("--db-url", help="gradebook URL (default: CourseDirectory.db_url)")
+    parser.add_argument("--csv", default=str(COURSE_ROOT / "build" / "grades.csv"), help="where to export grades")
+    args = parser.parse_args(argv)
+    report = grade_class(COURSE_ROOT, args.student, args.scheduler, args.workers, args.db_url)
+    export_csv(report, args.csv)
+    print_report(report)
+    print(f"grades: {args.csv}; feedback: feedback/")
+    return 1 if report["changed_files"] else 0
