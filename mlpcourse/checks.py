@@ -122,3 +122,12 @@ def close(a, b, atol=1e-5, rtol=1e-5):
 def same(a, b):
     """True when a and b have the same shape and exactly equal values (Section 01)."""
     return close(a, b, atol=0.0, rtol=0.0)
+
+
+def finite(x):
+    """True when every value of a tensor (or number) is finite: no inf, no nan (Section 02)."""
+    for v in _flat(x):
+        v = _float(v)
+        if _isnan(v) or _isinf(v):
+            return False
+    return True
