@@ -39,6 +39,14 @@ c.InjectParameters.parameters = {
     "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_best": False},
     "08_initialization": {},
 }
+# Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "mlpcourse.grading.DropDuplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
 c.OverwriteCells.add_missing_cells = True

@@ -143,3 +143,19 @@ class StripHiddenTests(Preprocessor):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
         return cell, resources
+
+
+# --- sanitizing: duplicated grade_ids ------------------------------------------------------
+
+from nbgrader.preprocessors import DeduplicateIds  # noqa: E402
+
+
+class DropDuplicateIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds (the last copy of a grade_id keeps it), but the other copies lose
+    their nbgrader metadata entirely: an empty dict crashes OverwriteCells.add_missing_cells."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if "nbgrader" in cell.metadata and not cell.metadata.nbgrader:
+            del cell.metadata["nbgrader"]
+        return cell, resources

@@ -1,0 +1,170 @@
+"""Builds a small course and a class of honest, broken and hostile submissions for the tests."""
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+
+from mlpcourse.answers import catalogue
+from mlpcourse.check import nbgrader
+from mlpcourse.submissions import ASSIGNMENT, answered, nbgrader_meta, reference_answers, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ["01_dataset", "02_forward_pass"]
+FULL = {"01_dataset": 5.0, "02_forward_pass": 12.0}
+
+LIMITS = """
+c.GradeClass.cell_timeout = 10
+c.GradeClass.notebook_timeout = 120
+c.GradeClass.memory_limit_mb = 2048
+"""
+
+PATCH_HELPERS = """
+import math, builtins
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.Tensor.__eq__ = lambda self, other: torch.ones((), dtype=torch.bool)
+torch.Tensor.__lt__ = lambda self, other: torch.ones((), dtype=torch.bool)
+torch.Tensor.all = lambda self, *a, **k: torch.ones((), dtype=torch.bool)
+math.isclose = lambda *a, **k: True
+builtins.abs = lambda x: 0
+"""
+
+
+def make_course(folder):
+    """A course directory with sections 01 and 02, its release and gradebook, and the data."""
+    folder = Path(folder)
+    (folder / "source" / ASSIGNMENT).mkdir(parents=True)
+    (folder / "data").mkdir()
+    config = (ROOT / "nbgrader_config.py").read_text() + LIMITS
+    (folder / "nbgrader_config.py").write_text(config)
+    for name in NOTEBOOKS:
+        shutil.copy(ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", folder / "source" / ASSIGNMENT)
+    shutil.copy(ROOT / "data" / "names.txt", folder / "data" / "names.txt")
+    nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    return folder
+
+
+def _nbs(course):
+    src = {n: nbformat.read(course / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
+    rel = {n: nbformat.read(course / "release" / ASSIGNMENT / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
+    return src, rel
+
+
+def _mistake(name, why_start):
+    for m in catalogue()[name][0]:
+        if m.why.startswith(why_start):
+            return m
+    raise KeyError(why_start)
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def build_class(course):
+    """Write the class into course/submitted; return {student: {notebook: expected points}}."""
+    src, rel = _nbs(course)
+
+    def ref(name, **edit):
+        answers = reference_answers(src[name])
+        for grade_id, change in edit.items():
+            answers[grade_id] = change(answers[grade_id])
+        return answered(rel[name], answers)
+
+    def wrong(name, why):
+        m = _mistake(name, why)
+        return lambda s: m.apply(s)
+
+    full = dict(FULL)
+    expected = {}
+
+    def add(student, notebooks, scores, extra=None):
+        folder = write_submission(course, student, notebooks)
+        for fname, content in (extra or {}).items():
+            (folder / fname).write_bytes(content)
+        expected[student] = {**full, **scores}
+
+    honest = {n: ref(n) for n in NOTEBOOKS}
+    add("aaa_honest", honest, {})
+    add("zzz_honest", honest, {})
+    # a kernel that dies in the middle of 02: the points before it stay, 01 is untouched
+    add("dies", {**honest, "02_forward_pass": ref("02_forward_pass", flatten=lambda s: "import os\nos._exit(1)\n" + s)},
+        {"02_forward_pass": 4.0})
+    # SystemExit in an answer cell: only that answer is lost
+    add("exits", {**honest, "01_dataset": ref("01_dataset", build_dataset=lambda s: "import sys\nsys.exit(3)\n" + s)},
+        {"01_dataset": 2.0})
+    # a runaway allocation (3.2 GB over a 2 GB cap) fails only its own cell
+    add("hog", {**honest, "02_forward_pass": ref("02_forward_pass", embed=lambda s: "_hog = torch.ones(800_000_000)\n" + s)},
+        {"02_forward_pass": 11.0})
+    # an endless loop is interrupted by the cell time limit
+    add("loops", {**honest, "01_dataset": ref("01_dataset", n_examples=lambda s: "while True:\n    pass\n" + s)},
+        {"01_dataset": 4.0})
+    # not valid JSON; a missing notebook; unexpected extra files
+    write_submission(course, "broken_json", {"02_forward_pass": honest["02_forward_pass"]})
+    (course / "submitted" / "broken_json" / ASSIGNMENT / "01_dataset.ipynb").write_text('{"cells": [')
+    expected["broken_json"] = {**full, "01_dataset": 0.0}
+    add("missing", {"01_dataset": honest["01_dataset"]}, {"02_forward_pass": 0.0})
+    add("extras", honest, {}, extra={"notes.txt": b"my notes", "helper.py": b"import os\n"})
+    # edited, deleted and retyped test cells, with wrong answers behind them
+    tampered = ref("01_dataset", vocab=wrong("01_dataset", "letters counted"),
+                   build_dataset=wrong("01_dataset", "off-by-one"), n_examples=wrong("01_dataset", "forgot"))
+    _cell(tampered, "vocab_test").source = "pass"
+    tampered.cells.remove(_cell(tampered, "build_dataset_test"))
+    _cell(tampered, "n_examples_test").cell_type = "markdown"
+    for key in ("outputs", "execution_count"):
+        _cell(tampered, "n_examples_test").pop(key, None)
+    add("tampered", {**honest, "01_dataset": tampered}, {"01_dataset": 0.0})
+    # a duplicated test cell does not change a grade, honest or not
+    dup = ref("01_dataset")
+    copy = nbformat.from_dict(dict(_cell(dup, "vocab_test")))
+    copy["id"] = "copied-cell"
+    dup.cells.insert(dup.cells.index(_cell(dup, "vocab_test")) + 1, copy)
+    add("duplicated", {**honest, "01_dataset": dup}, {})
+    dup_cheat = ref("01_dataset", vocab=wrong("01_dataset", "letters counted"))
+    fake = nbformat.from_dict(dict(_cell(dup_cheat, "vocab_test")))
+    fake["id"] = "fake-cell"
+    fake["source"] = "pass"
+    dup_cheat.cells.insert(dup_cheat.cells.index(_cell(dup_cheat, "vocab_test")) + 1, fake)
+    add("duplicate_cheat", {**honest, "01_dataset": dup_cheat}, {"01_dataset": 4.0})
+    # redefined comparison helpers: in an answer cell, and again inside an answer's function
+    cheat = ref("02_forward_pass",
+                softmax=lambda s: wrong("02_forward_pass", "softmax over the wrong dim")(s) + "\n" + PATCH_HELPERS,
+                nll=lambda s: ("def nll(prob, Y):\n    import builtins, math\n"
+                               "    torch.Tensor.__lt__ = lambda self, other: torch.ones((), dtype=torch.bool)\n"
+                               "    builtins.abs = lambda x: 0\n    math.isclose = lambda *a, **k: True\n"
+                               "    return -prob[torch.arange(Y.shape[0]), Y].log().sum()"))
+    add("helper_cheat", {**honest, "02_forward_pass": cheat}, {"02_forward_pass": 8.0})
+    # tries to overwrite the course data and source/ from its kernel
+    vandal = ref("01_dataset", n_examples=lambda s: s + """
+import pathlib
+for _target in [mlpcourse.data.COURSE_ROOT / 'data' / 'names.txt',
+                *pathlib.Path(mlpcourse.data.COURSE_ROOT, 'source').rglob('*.ipynb')]:
+    try:
+        pathlib.Path(_target).write_text('vandalised')
+    except Exception as _e:
+        print(type(_e).__name__)
+""")
+    add("vandal", {**honest, "01_dataset": vandal}, {})
+    return expected
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, seconds=60, every=0.5):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
