@@ -141,7 +141,7 @@ def _diagnose(autograded_text):
             if name == NOTEBOOK_TIMEOUT:
                 return "timeout", f"the notebook's time limit was reached at cell {i + 1}"
             if name == "CellTimeoutError":
-                return "timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
+                return "cell timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
             if name == "MemoryError" or "can't allocate memory" in value or "DefaultCPUAllocator" in value:
                 return "memory", f"cell {i + 1} went over the memory limit"
     return "ok", ""
@@ -182,9 +182,10 @@ def _autograde(scratch, student, template):
     config.SafeExecute.timeout = limits["cell_timeout"]
     config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
     config.SafeExecute.kernel_name = GRADING_KERNEL
-    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
+    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "MLPCOURSE_TIMING_FILE")}
     os.environ["JUPYTER_PATH"] = str(_kernelspec(scratch, template))
     os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "home" / "runtime")
+    os.environ["MLPCOURSE_TIMING_FILE"] = str(scratch / "timing.json")
     try:
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         return api.autograde(ASSIGNMENT, student, force=True, create=True)
@@ -240,6 +241,9 @@ def grade_task(template, task):
                                 + " | ".join(tail)))
             return result
         result.update(_read_scores(scratch, student, notebook))
+        timing = scratch / "timing.json"
+        if timing.exists():
+            result["timing"] = json.loads(timing.read_text())
         result["autograded"] = autograded.read_text()
         result["status"], result["reason"] = _diagnose(result["autograded"])
         return result
@@ -342,8 +346,8 @@ def record(gb, result, course_root):
         got = result["grades"].get(grade.name, {})
         grade.auto_score = got.get("auto_score")
         grade.needs_manual_grade = got.get("needs_manual_grade", False)
-        if result["status"] in ("missing", "invalid", "error", "timeout") and grade.cell_type == "code":
-            grade.auto_score, grade.needs_manual_grade = 0.0, False
+        if not result.get("autograded"):  # not graded at all: nothing was earned, nothing to grade by hand
+            grade.auto_score, grade.needs_manual_grade = (0.0 if grade.cell_type == "code" else None), False
     for comment in nb.comments:
         auto = result.get("comments", {}).get(comment.name)
         if result["reason"]:

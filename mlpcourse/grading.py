@@ -1,10 +1,19 @@
-"""nbgrader preprocessors of the course: grading-time knobs through papermill's injection."""
+"""nbgrader preprocessors of the course: knobs injected with papermill, executing a submission so
+that nothing is lost, sanitizing duplicated ids, and feedback without hidden tests."""
 from __future__ import annotations
 
+import json
+import os
+import re
+import time
+
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from papermill.translators import translate_parameters
-from traitlets import Dict
+from traitlets import Bool, Dict, Integer
+
 
 PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked knobs cell
 
@@ -57,14 +66,6 @@ class InjectParameters(NbGraderPreprocessor):
 
 # --- executing a submission: nothing lost, helpers restored --------------------------------
 
-from nbclient.exceptions import DeadKernelError  # noqa: E402
-from nbformat import NotebookNode  # noqa: E402
-from nbgrader.preprocessors import Execute  # noqa: E402
-from traitlets import Bool  # noqa: E402
-
-import time  # noqa: E402
-
-from traitlets import Integer  # noqa: E402
 
 KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
@@ -95,8 +96,16 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
-        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
-        return super().preprocess(nb, resources, km=km)
+        self._started = time.monotonic()
+        self._deadline = self._started + self.notebook_timeout if self.notebook_timeout else None
+        self._timing = {"kernel_start": None, "cells": 0.0}
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            path = os.environ.get("MLPCOURSE_TIMING_FILE")
+            if path:
+                with open(path, "w") as f:
+                    json.dump(self._timing, f)
 
     def _silent(self, code):
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
@@ -112,6 +121,9 @@ class SafeExecute(Execute):
             cell.outputs = [error_output(NOTEBOOK_TIMEOUT, f"not run: the notebook's time limit "
                                                            f"({self.notebook_timeout} s) was reached")]
             return cell, resources
+        if self._timing["kernel_start"] is None:
+            self._timing["kernel_start"] = time.monotonic() - self._started
+        begin = time.monotonic()
         try:
             if self.restore_helpers and is_test_cell(cell):
                 self._silent(_RESTORE)
@@ -122,18 +134,17 @@ class SafeExecute(Execute):
                 KERNEL_DIED, "the kernel died while running this cell (os._exit, exit(), a crash, or the "
                              "memory limit); the cells after it were not run"))
             return cell, resources
+        finally:
+            self._timing["cells"] += time.monotonic() - begin
 
 
 # --- feedback: results and messages, never the hidden tests ---------------------------------
 
-import re  # noqa: E402
-
-from nbconvert.preprocessors import Preprocessor  # noqa: E402
 
 _HIDDEN = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.M | re.S)
 
 
-class StripHiddenTests(Preprocessor):
+class StripHiddenTests(NbGraderPreprocessor):
     """For feedback: drop hidden tests from test cells and reduce their errors to the message."""
 
     def preprocess_cell(self, cell, resources, index):
@@ -146,8 +157,6 @@ class StripHiddenTests(Preprocessor):
 
 
 # --- sanitizing: duplicated grade_ids ------------------------------------------------------
-
-from nbgrader.preprocessors import DeduplicateIds  # noqa: E402
 
 
 class DropDuplicateIds(DeduplicateIds):

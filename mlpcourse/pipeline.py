@@ -10,13 +10,13 @@
 4. build the example submissions in submitted/: ``reference`` (the model answers),
    ``untouched`` (the release as handed out) and ``partly_wrong`` (the first catalogued
    mistake of every notebook);
-5. ``nbgrader autograde`` them, ``nbgrader generate_feedback``, ``nbgrader export`` (grades.csv);
+5. grade them as a class (``python -m mlpcourse grade``: nbgrader's autograde of each notebook,
+   isolated, on Dask), generate feedback, ``nbgrader export`` (build/grades.csv);
 6. print the grade table per student and notebook.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import shutil
 import sys
@@ -172,16 +172,21 @@ def main(argv=None):
     run_lectures(names, quick=args.quick)
     students = example_submissions(names)
     print(f"[4/6] example submissions: {', '.join(students)}")
-    start = time.perf_counter()
+    from .classroom import grade_class
+
     shutil.rmtree(COURSE_ROOT / "autograded", ignore_errors=True)
     (COURSE_ROOT / "autograded").mkdir()
     (COURSE_ROOT / "autograded" / ".gitkeep").touch()
-    nbgrader(COURSE_ROOT, "autograde", ASSIGNMENT, "--force")
-    graded = time.perf_counter() - start
-    nbgrader(COURSE_ROOT, "generate_feedback", ASSIGNMENT, "--force")
+    report = grade_class(COURSE_ROOT, students=list(students), progress=False)
+    graded = report["seconds"]
     nbgrader(COURSE_ROOT, "export", "--to", str(COURSE_ROOT / "build" / "grades.csv"))
-    print(f"[5/6] autograded {len(students)} submissions in {graded:.1f} s "
-          f"({graded / len(students):.1f} s each); feedback in feedback/, grades in build/grades.csv")
+    per_task = sorted(r["seconds"] for r in report["results"])
+    print(f"[5/6] autograded {len(students)} submissions ({len(report['results'])} notebooks, isolated, on Dask) "
+          f"in {graded:.1f} s; one notebook takes {per_task[len(per_task) // 2]:.1f} s (median); "
+          f"feedback in feedback/, grades in build/grades.csv")
+    for r in report["results"]:
+        if r["status"] != "ok":
+            print(f"      {r['student']}/{r['notebook']}: {r['status']}: {r['reason']}")
     print("[6/6] grades (automatic points):\n")
     print_table(grade_table(names, students), names)
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")

@@ -6,6 +6,7 @@ classroom_support.build_class for what each does and the points it must get.
 import glob
 import html
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -21,11 +22,17 @@ from mlpcourse.classroom import course_fingerprint, grade_class, scores_of
 SUBSET = ["aaa_honest", "dies", "missing", "helper_cheat"]
 
 
+def _repo_files():
+    """What the vandal submission aims at in this repository: the data and source/."""
+    fingerprint = course_fingerprint(ROOT)
+    return {k: v for k, v in fingerprint.items() if k.startswith(("data/", "source/"))}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("class") / "course")
     expected = build_class(course)
-    repo_before = course_fingerprint(ROOT)
+    repo_before = _repo_files()
     first = grade_class(course, workers=2, progress=False)
     second = grade_class(course, workers=2, progress=False, feedback=False)
     return {"course": course, "expected": expected, "first": first, "second": second,
@@ -63,7 +70,7 @@ def test_failures_are_reported_with_a_reason(graded):
     status = {(r["student"], r["notebook"]): (r["status"], r["reason"]) for r in graded["first"]["results"]}
     assert status[("dies", "02_forward_pass")][0] == "kernel died"
     assert status[("hog", "02_forward_pass")][0] == "memory"
-    assert status[("loops", "01_dataset")][0] == "timeout"
+    assert status[("loops", "01_dataset")][0] == "cell timeout"
     assert status[("broken_json", "01_dataset")][0] == "invalid"
     assert status[("missing", "02_forward_pass")][0] == "missing"
     for key, (state, reason) in status.items():
@@ -76,7 +83,7 @@ def test_failures_are_reported_with_a_reason(graded):
 
 def test_course_and_repository_files_are_untouched(graded):
     assert graded["first"]["changed_files"] == [] and graded["second"]["changed_files"] == []
-    assert course_fingerprint(ROOT) == graded["repo_before"]
+    assert _repo_files() == graded["repo_before"]
 
 
 def test_gradebook_holds_what_the_workers_returned(graded):
@@ -92,8 +99,9 @@ def test_gradebook_holds_what_the_workers_returned(graded):
 
 def test_feedback_shows_results_but_never_hidden_tests(graded):
     page = (graded["course"] / "feedback" / "helper_cheat" / "mlp_language_model" / "02_forward_pass.html").read_text()
-    text = html.unescape(page)
-    assert "normalise over dim 1, not dim 0" in text          # the failing hidden test's message
+    text = html.unescape(re.sub("<[^>]+>", "", page))
+    assert "each row of prob should sum to 1" in text            # a visible test's message
+    assert "nll on a small example should be 0.6192" in text     # a hidden test's message
     assert "hidden tests ran here" in text
     for secret in ("BEGIN HIDDEN TESTS", "_chk = mlpcourse.checks", "_expected = torch.stack", "manual_seed(1234)"):
         assert secret not in text, secret

@@ -1,0 +1,102 @@
+"""Benchmark of class grading: N synthetic submissions of every notebook, graded on Dask.
+
+    python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--out build/benchmark.json]
+
+The class mixes perfect submissions, partly wrong ones (a catalogued mistake in each notebook),
+broken ones (a notebook that is not JSON, a kernel that dies) and untouched releases. It is
+graded once with the default cluster (one worker per core); a subset is graded with 1 and
+with 2 workers to measure the speed-up. Time per notebook is split into kernel start, time in
+the notebook's cells (student code and tests), and the rest (copying, sanitizing, gradebook).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from .answers import catalogue
+from .check import COURSE_ROOT, nbgrader
+from .classroom import grade_class
+from .submissions import ASSIGNMENT, answered, reference_answers, with_change, write_submission
+
+
+def make_class(course, n, seed=0):
+    """Write n synthetic submissions into course/submitted; return {student: kind}."""
+    rng = random.Random(seed)
+    cat = catalogue()
+    names = sorted(p.stem for p in (course / "source" / ASSIGNMENT).glob("*.ipynb"))
+    src = {m: nbformat.read(course / "source" / ASSIGNMENT / f"{m}.ipynb", as_version=4) for m in names}
+    rel = {m: nbformat.read(course / "release" / ASSIGNMENT / f"{m}.ipynb", as_version=4) for m in names}
+    kinds = {}
+    for i in range(n):
+        kind = ["perfect"] * 5 + ["partly_wrong"] * 3 + ["broken", "untouched"]
+        kind = kind[i % 10]
+        student = f"s{i:03d}_{kind}"
+        nbs = {}
+        for m in names:
+            if kind == "untouched":
+                nbs[m] = rel[m]
+            elif kind == "partly_wrong" and cat.get(m, ([], []))[0]:
+                nbs[m] = with_change(rel[m], src[m], rng.choice(cat[m][0]))
+            else:
+                nbs[m] = answered(rel[m], reference_answers(src[m]))
+        if kind == "broken":
+            first = next(c for c in nbs[names[-1]].cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                         and c.cell_type == "code")
+            first.source = "import os\nos._exit(1)\n" + first.source
+        folder = write_submission(course, student, nbs)
+        if kind == "broken":
+            (folder / f"{names[0]}.ipynb").write_text('{"cells": [')
+        kinds[student] = kind
+    return kinds
+
+
+def summarize(report):
+    rows = report["results"]
+    graded = [r for r in rows if r.get("timing")]
+    total = sum(r["seconds"] for r in rows)
+    kernel = sum(r["timing"]["kernel_start"] or 0 for r in graded)
+    cells = sum(r["timing"]["cells"] for r in graded)
+    students = len({r["student"] for r in rows})
+    return {"students": students, "notebooks": len(rows), "wall_seconds": round(report["seconds"], 1),
+            "seconds_per_submission": round(report["seconds"] / students, 2),
+            "task_seconds_total": round(total, 1), "kernel_start_seconds": round(kernel, 1),
+            "cell_seconds": round(cells, 1), "overhead_seconds": round(total - kernel - cells, 1)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m mlpcourse benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--speedup-students", type=int, default=10)
+    parser.add_argument("--out", default=str(COURSE_ROOT / "build" / "benchmark.json"))
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="mlpcourse-bench-") as tmp:
+        course = Path(tmp) / "course"
+        (course / "source").mkdir(parents=True)
+        shutil.copytree(COURSE_ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+        shutil.copy(COURSE_ROOT / "nbgrader_config.py", course)
+        nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+        make_class(course, args.students)
+        subset = sorted(p.name for p in (course / "submitted").iterdir())[: args.speedup_students]
+        for workers in (1, 2):
+            report = grade_class(course, students=subset, workers=workers, feedback=False, progress=False,
+                                 db_url=f"sqlite:///{tmp}/speedup-{workers}.db")
+            out[f"subset_{workers}_worker"] = summarize(report)
+            print(f"{len(subset)} submissions, {workers} worker(s): {report['seconds']:.1f} s", flush=True)
+        out["speedup_2_over_1"] = round(out["subset_1_worker"]["wall_seconds"] / out["subset_2_worker"]["wall_seconds"], 2)
+        report = grade_class(course, workers=0, feedback=True, progress=True, db_url=f"sqlite:///{tmp}/class.db")
+        out["class"] = summarize(report)
+        out["class"]["failures"] = sum(1 for r in report["results"] if r["status"] != "ok")
+    out["total_seconds"] = round(time.perf_counter() - start, 1)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+    return 0
