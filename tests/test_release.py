@@ -11,6 +11,7 @@ from mlpcourse.grading import find_parameters_cell
 from mlpcourse.submissions import nbgrader_meta
 
 NAMES = section_names()
+pytestmark = pytest.mark.xdist_group("release")  # one worker: the release is regenerated once
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 _SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
