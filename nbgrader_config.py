@@ -36,7 +36,7 @@ c.InjectParameters.parameters = {
     "04_learning_rate": {},
     "05_splits": {},
     "06_capacity": {"wide_steps": 400, "embd_steps": 400},
-    "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_best": False},
+    "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_eval_examples": 5000, "train_best": False},
     "08_initialization": {},
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.

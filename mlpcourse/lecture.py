@@ -70,3 +70,56 @@ def split_words(words, seed=42, fractions=(0.8, 0.9)):
     random.shuffle(words)
     n1, n2 = int(fractions[0] * len(words)), int(fractions[1] * len(words))
     return words[:n1], words[n1:n2], words[n2:]
+
+
+def train_mlp(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):
+    """Minibatch SGD on [C, W1, b1, W2, b2] in place; returns log10 of each step's loss (Section 07)."""
+    for p in parameters:
+        p.requires_grad = True
+    lossi = []
+    for i in range(max_steps):
+        ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
+        loss = F.cross_entropy(forward(parameters, X[ix]), Y[ix])
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        lr = lr_at(i)
+        for p in parameters:
+            p.data += -lr * p.grad
+        lossi.append(loss.log10().item())
+        if log_every and i % log_every == 0:
+            print(f"{i:7d}/{max_steps:7d}: {loss.item():.4f}")
+    return lossi
+
+
+@torch.no_grad()
+def sample_names(parameters, n, g, block_size, itos):
+    """n names drawn from the MLP with generator g, each ending with '.' (Section 07)."""
+    names = []
+    for _ in range(n):
+        out, context = [], [0] * block_size
+        while True:
+            probs = F.softmax(forward(parameters, torch.tensor([context])), dim=1)
+            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
+            context = context[1:] + [ix]
+            out.append(ix)
+            if ix == 0:
+                break
+        names.append("".join(itos[i] for i in out))
+    return names
+
+
+def challenge_model_path(name="best_model.pt"):
+    """Where 07 saves and grades the challenge model: next to the notebook (Section 07).
+
+    Inside the course's own source/ folder (the instructor's copy) the file lives with the
+    answer catalogue instead, mlpcourse/answers/s07_best_model.pt: nbgrader would hand out any
+    other file of source/ with the release and copy it over each student's own at grading.
+    """
+    from pathlib import Path
+
+    here = Path.cwd().resolve()
+    course = Path(__file__).resolve().parent.parent
+    if here == course / "source" / "mlp_language_model":
+        return course / "mlpcourse" / "answers" / "s07_best_model.pt"
+    return here / name
