@@ -64,3 +64,4 @@ c.GradeClass.notebook_timeout = 600     # seconds per notebook, kernel start inc
 c.GradeClass.memory_limit_mb = 4096     # address-space cap of the grading process and its kernel
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core
 c.GradeClass.scheduler = ""             # a Dask scheduler address, e.g. "tcp://10.0.0.5:8786"
+c.GradeClass.handed_in = {"07_sampling_and_tuning": ["best_model.pt"]}  # files graded with a notebook

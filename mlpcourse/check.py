@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 from . import answers as catalogue_mod
-from .submissions import (ASSIGNMENT, answered, graded_cells, reference_answers, with_change,
-                          write_submission)
+from .submissions import (ASSIGNMENT, answered, graded_cells, reference_answers, reference_files,
+                          with_change, write_submission)
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,16 +82,19 @@ def check_notebook(name, workdir=None):
     release_nb = nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
     points = graded_cells(source_nb)
     expect = {"reference": set(), "untouched": set(points)}
-    write_submission(course, "reference", {name: answered(release_nb, reference_answers(source_nb))})
+    files = reference_files([name])
+    write_submission(course, "reference", {name: answered(release_nb, reference_answers(source_nb))}, files)
     write_submission(course, "untouched", {name: release_nb})
     labels = {"reference": "reference answers", "untouched": "untouched release"}
     for k, change in enumerate(mistakes + alternatives):
         kind = "mistake" if change.loses else "alternative"
-        student = f"{kind}-{k:02d}-{change.cell}"
+        student = f"{kind}-{k:02d}-{change.cell or 'files'}"
         unknown = set(change.loses) - set(points)
         if unknown:
             raise ValueError(f"{name}: {change.why}: no test cell {sorted(unknown)}")
-        write_submission(course, student, {name: with_change(release_nb, source_nb, change)})
+        nb = with_change(release_nb, source_nb, change) if change.cell else answered(
+            release_nb, reference_answers(source_nb))
+        write_submission(course, student, {name: nb}, {**files, **dict(change.files)})
         expect[student] = set(change.loses)
         labels[student] = change.why
     start = time.perf_counter()

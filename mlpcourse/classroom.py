@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from traitlets import Integer, Unicode
+from traitlets import Dict, Integer, Unicode
 from traitlets.config import Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -49,6 +49,8 @@ class GradeClass(Configurable):
     memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of a grading process and its kernel.").tag(config=True)
     workers = Integer(0, help="Workers of the local Dask cluster; 0 means one per core.").tag(config=True)
     scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
+    handed_in = Dict({}, help="Files students hand in next to a notebook: {notebook: [file names]}; "
+                              "any other file is ignored and reported.").tag(config=True)
 
 
 def load_config(course_root=COURSE_ROOT):
@@ -231,6 +233,8 @@ def grade_task(template, task):
         sub = scratch / "submitted" / student / ASSIGNMENT
         sub.mkdir(parents=True)
         (sub / f"{notebook}.ipynb").write_bytes(payload)
+        for fname, content in task.get("files", {}).items():
+            (sub / fname).write_bytes(content)
         if task.get("timestamp"):
             (sub / "timestamp.txt").write_text(task["timestamp"])
         outcome = _autograde(scratch, student, template)
@@ -289,8 +293,10 @@ def build_template(course_root, limits):
             "readonly": [str(Path(course_root).resolve())]}
 
 
-def collect_tasks(course_root, notebooks, students=None):
-    """One task per (student, notebook) found under submitted/; missing notebooks included."""
+def collect_tasks(course_root, notebooks, students=None, handed_in=None):
+    """One task per (student, notebook) found under submitted/; missing notebooks included.
+    `handed_in` ({notebook: [file names]}) are files that go with a notebook; others are extras."""
+    handed_in = handed_in or {}
     tasks = []
     root = Path(course_root) / "submitted"
     for folder in sorted(p for p in root.glob("*") if p.is_dir()):
@@ -299,12 +305,14 @@ def collect_tasks(course_root, notebooks, students=None):
             continue
         sub = folder / ASSIGNMENT
         expected = {f"{n}.ipynb" for n in notebooks} | {"timestamp.txt"}
+        expected |= {f for n in notebooks for f in handed_in.get(n, [])}
         extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
         stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
         for name in notebooks:
             path = sub / f"{name}.ipynb"
+            files = {f: (sub / f).read_bytes() for f in handed_in.get(name, []) if (sub / f).is_file()}
             tasks.append({"student": student, "notebook": name, "timestamp": stamp, "extra_files": extra,
-                          "payload": path.read_bytes() if path.is_file() else None})
+                          "payload": path.read_bytes() if path.is_file() else None, "files": files})
     return tasks
 
 
@@ -388,7 +396,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     before = course_fingerprint(course_root)
     t0 = time.perf_counter()
     template = build_template(course_root, limits)
-    tasks = collect_tasks(course_root, template["notebooks"], students)
+    tasks = collect_tasks(course_root, template["notebooks"], students, dict(settings.handed_in))
     ensure_assignment(course_root, db_url)
     client, cluster = _client(scheduler or settings.scheduler, workers if workers is not None else settings.workers)
     results = []

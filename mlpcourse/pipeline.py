@@ -30,7 +30,7 @@ from .check import COURSE_ROOT, nbgrader
 from .data import DataError, provision
 from .notebooks import execute, tidy
 from .submissions import (ASSIGNMENT, answered, graded_cells, nbgrader_meta, reference_answers,
-                          with_change, write_submission)
+                          reference_files, with_change, write_submission)
 
 SOURCE = COURSE_ROOT / "source" / ASSIGNMENT
 RELEASE = COURSE_ROOT / "release" / ASSIGNMENT
@@ -88,10 +88,12 @@ def example_submissions(names):
         subs["reference"][name] = answered(rel, reference_answers(src))
         subs["untouched"][name] = rel
         mistakes = catalogue.get(name, ([], []))[0]
+        mistakes = [m for m in mistakes if m.cell]
         subs["partly_wrong"][name] = (with_change(rel, src, mistakes[0]) if mistakes
                                       else answered(rel, reference_answers(src)))
+    files = reference_files(names)
     for student, notebooks in subs.items():
-        write_submission(COURSE_ROOT, student, notebooks)
+        write_submission(COURSE_ROOT, student, notebooks, files if student != "untouched" else None)
     return list(subs)
 
 

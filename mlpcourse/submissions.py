@@ -50,10 +50,25 @@ def with_change(release_nb, source_nb, change):
     return answered(release_nb, answers)
 
 
-def write_submission(course_root, student, notebooks):
-    """Write {name: nb} as submitted/<student>/mlp_language_model/<name>.ipynb under the course."""
+def write_submission(course_root, student, notebooks, files=None):
+    """Write {name: nb} as submitted/<student>/mlp_language_model/<name>.ipynb under the course,
+    with {file name: bytes} handed in next to them (None: not handed in)."""
     folder = Path(course_root) / "submitted" / student / ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
+    for name, content in (files or {}).items():
+        if content is not None:
+            (folder / name).write_bytes(content)
     return folder
+
+
+def reference_files(notebooks):
+    """{file name: bytes} the reference hands in with these notebooks (see mlpcourse.answers.FILES)."""
+    from .answers import handed_in_files
+
+    files = {}
+    for name, paths in handed_in_files().items():
+        if name in notebooks:
+            files.update({f: Path(p).read_bytes() for f, p in paths.items()})
+    return files

@@ -10,7 +10,7 @@ writes when it runs inside source/ (see mlpcourse.lecture.challenge_model_path).
 """
 from pathlib import Path
 
-from . import Alternative, Mistake
+from . import Alternative, FileMistake, Mistake
 
 NOTEBOOK = "07_sampling_and_tuning"
 
@@ -125,4 +125,30 @@ def sample(parameters, n, g, block_size, itos):
 experiments = [dict(block_size=b, n_embd=e, n_hidden=200, batch_size=32, max_steps=20_000, lr=0.1, decays=[0.5])
                for b in (3, 4, 5) for e in (8, 12)]
 '''.strip()),
+]
+
+
+def _edited_model(edit):
+    """The instructor's model with one change, as the bytes of a torch file."""
+    import io
+
+    import torch
+
+    state = torch.load(FILES["best_model.pt"], weights_only=True)
+    edit(state)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _drop_last_row(state):
+    state["W1"] = state["W1"][:-1]
+
+
+_CHALLENGE = ["challenge_220_test", "challenge_217_test", "challenge_213_test"]
+
+MISTAKES += [
+    FileMistake("best_model.pt", "best_model.pt not handed in", None, loses=_CHALLENGE),
+    FileMistake("best_model.pt", "best_model.pt is not a torch file", b"not a model", loses=_CHALLENGE),
+    FileMistake("best_model.pt", "W1 saved with the wrong shape", _edited_model(_drop_last_row), loses=_CHALLENGE),
 ]
