@@ -1,0 +1,43 @@
+"""Answers for 05_splits."""
+from . import Alternative, Mistake
+
+NOTEBOOK = "05_splits"
+
+MISTAKES = [
+    Mistake("split_words", "shuffles the caller's list in place instead of a copy",
+            old="    words = list(words)\n", new="", loses=["split_words_test"]),
+    Mistake("split_words", "shuffles without seeding first",
+            old="    random.seed(seed)\n", new="", loses=["split_words_test"]),
+    Mistake("split_words", "cuts the dev split at 10 % instead of 90 %",
+            old="int(0.9 * len(words))", new="int(0.1 * len(words))", loses=["split_words_test"]),
+    Mistake("split_examples", "three equal parts instead of 80/10/10",
+            old="    cuts = (int(0.8 * n), int(0.9 * n))\n", new="    cuts = 3\n", loses=["split_examples_test"]),
+    Mistake("split_examples", "X and Y cut at different places (Y at 90 % twice)",
+            old="torch.tensor_split(Y, cuts)", new="torch.tensor_split(Y, (int(0.9 * n), int(0.9 * n)))",
+            loses=["split_examples_test"]),
+    Mistake("evaluate", "returns the loss tensor instead of a float",
+            old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
+            loses=["evaluate_test"]),
+    Mistake("evaluate", "evaluates one minibatch instead of the whole split",
+            old="logits = mlpcourse.forward(parameters, X)\n        return F.cross_entropy(logits, Y).item()",
+            new="logits = mlpcourse.forward(parameters, X[:32])\n        return F.cross_entropy(logits, Y[:32]).item()",
+            loses=["evaluate_test"]),
+]
+
+ALTERNATIVES = [
+    Alternative("split_words", "slices with a copy made by slicing, cut points computed inline", new='''
+def split_words(words, seed):
+    shuffled = words[:]
+    random.seed(seed)
+    random.shuffle(shuffled)
+    return (shuffled[:int(0.8 * len(shuffled))], shuffled[int(0.8 * len(shuffled)):int(0.9 * len(shuffled))],
+            shuffled[int(0.9 * len(shuffled)):])'''.strip()),
+    Alternative("split_examples", "plain slicing", new='''
+def split_examples(X, Y):
+    n1, n2 = int(0.8 * len(X)), int(0.9 * len(X))
+    return (X[:n1], Y[:n1]), (X[n1:n2], Y[n1:n2]), (X[n2:], Y[n2:])'''.strip()),
+    Alternative("evaluate", "the course's loss_on under inference_mode", new='''
+def evaluate(parameters, X, Y):
+    with torch.inference_mode():
+        return float(mlpcourse.loss_on(parameters, X, Y))'''.strip()),
+]
