@@ -34,7 +34,7 @@ c.InjectParameters.parameters = {
     "02_forward_pass": {},
     "03_training": {},
     "04_learning_rate": {},
-    "05_splits": {},
+    "05_splits": {"max_steps": 300},
     "06_capacity": {"wide_steps": 400, "embd_steps": 400},
     "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_eval_examples": 5000, "train_best": False},
     "08_initialization": {},
