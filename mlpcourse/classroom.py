@@ -37,6 +37,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from .check import COURSE_ROOT, nbgrader, scratch_course
 from .data import NAMES_SHA256, names_path, sha256
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
+from .notebooks import environ
 from .submissions import ASSIGNMENT
 
 
@@ -184,19 +185,10 @@ def _autograde(scratch, student, template):
     config.SafeExecute.timeout = limits["cell_timeout"]
     config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
     config.SafeExecute.kernel_name = GRADING_KERNEL
-    old = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "MLPCOURSE_TIMING_FILE")}
-    os.environ["JUPYTER_PATH"] = str(_kernelspec(scratch, template))
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "home" / "runtime")
-    os.environ["MLPCOURSE_TIMING_FILE"] = str(scratch / "timing.json")
-    try:
+    with environ(JUPYTER_PATH=_kernelspec(scratch, template), JUPYTER_RUNTIME_DIR=scratch / "home" / "runtime",
+                 MLPCOURSE_TIMING_FILE=scratch / "timing.json"):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         return api.autograde(ASSIGNMENT, student, force=True, create=True)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def grade_task(template, task):

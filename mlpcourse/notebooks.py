@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -35,6 +36,21 @@ def tidy(nb, drop_injected=True):
     return nb
 
 
+@contextmanager
+def environ(**values):
+    """Set environment variables for the duration of a with block, then put the old ones back."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def execute(path, out=None, parameters=None, cwd=None, timeout=None, kernel_name="python3"):
     """Run a notebook top to bottom from a fresh kernel with papermill; write `out` (default: in place)."""
     import papermill as pm
@@ -42,20 +58,11 @@ def execute(path, out=None, parameters=None, cwd=None, timeout=None, kernel_name
     path = Path(path)
     out = Path(out) if out else path
     out.parent.mkdir(parents=True, exist_ok=True)
-    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(MPLBACKEND="module://matplotlib_inline.backend_inline"):
         pm.execute_notebook(
             str(path), str(out), parameters=parameters or {}, cwd=str(cwd or path.parent),
             kernel_name=kernel_name, execution_timeout=timeout, progress_bar=False,
         )
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     nb = nbformat.read(out, as_version=4)
     nbformat.write(tidy(nb, drop_injected=not parameters), out)
     return out
