@@ -7,7 +7,6 @@ NAMES_SRC  ?= $(firstword $(MAKEMORE_NAMES) $(wildcard ../shared/data/names.txt)
 ASSIGNMENT := mlp_language_model
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS ?= 1
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: all test install data release lectures check nbval clean
@@ -18,7 +17,7 @@ all: data
 
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval)
 test: data
-	$(PY) -m pytest -n auto --dist loadgroup -p no:cacheprovider \
+	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests source/$(ASSIGNMENT)
 

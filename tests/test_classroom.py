@@ -20,7 +20,6 @@ from classroom_support import NOTEBOOKS, ROOT, build_class, free_port, make_cour
 from mlpcourse.classroom import course_fingerprint, grade_class, scores_of
 
 SUBSET = ["aaa_honest", "dies", "missing", "helper_cheat"]
-pytestmark = pytest.mark.xdist_group("classroom")  # one worker: the graded class is built once
 
 
 def _repo_files():

@@ -1,25 +1,18 @@
-"""Shared fixtures of the course's test suite, and the point totals printed at the end."""
+"""Test-suite setup for the whole course directory (tests/ and nbval on source/): shared paths,
+and the point totals printed at the end. Run with `--dist loadscope` so that nbval keeps the
+cells of one notebook on one xdist worker."""
 import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 SOURCE = ROOT / "source" / "mlp_language_model"
 RELEASE = ROOT / "release" / "mlp_language_model"
 
 
 def section_names():
     return sorted(p.stem for p in SOURCE.glob("[0-9][0-9]_*.ipynb"))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    # nbval: all cells of one notebook run in one kernel, so keep them on one xdist worker
-    for item in items:
-        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group(name=Path(str(item.fspath)).name))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
