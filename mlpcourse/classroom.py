@@ -73,6 +73,7 @@ def _limits(memory_mb):
 
 _SANDBOX = r"""
 set -e
+here="$PWD"
 mount --make-rprivate /
 mount --bind "$SCRATCH" /mnt
 mount -t tmpfs -o size=1g tmpfs "$BASE"
@@ -82,7 +83,7 @@ umount -l /mnt
 for ro in $READONLY; do
   mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro"
 done
-cd "$SCRATCH"
+cd "$here"
 exec "$@"
 """
 _sandbox_mode = None

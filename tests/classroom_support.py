@@ -148,6 +148,9 @@ for _target in [mlpcourse.data.COURSE_ROOT / 'data' / 'names.txt',
         print(type(_e).__name__)
 """)
     add("vandal", {**honest, "01_dataset": vandal}, {})
+    # the kernel runs next to the notebook, where files handed in with it are
+    here = ref("01_dataset", n_examples=lambda s: s + "\nimport pathlib\nassert pathlib.Path('01_dataset.ipynb').exists()")
+    add("reads_cwd", {**honest, "01_dataset": here}, {})
     return expected
 
 
