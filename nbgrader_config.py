@@ -37,7 +37,7 @@ c.InjectParameters.parameters = {
     "05_splits": {"max_steps": 300},
     "06_capacity": {"wide_steps": 400, "embd_steps": 400},
     "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_eval_examples": 5000, "train_best": False},
-    "08_initialization": {},
+    "08_initialization": {"max_steps": 300, "hockey_steps": 200},
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
 c.Autograde.sanitize_preprocessors = [

@@ -58,16 +58,21 @@ def tampered():
 
 def restore():
     """Put back every watched helper an answer cell has replaced; return their names (Section 01)."""
-    changed = tampered()
-    for (owner, name), value in _ORIGINALS.items():
-        table = owner.__dict__ if _isinstance(owner, type) else vars(owner)
-        if table.get(name, _MISSING) is value:
-            continue
-        if value is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, value)
-    return changed
+    return _restore()
+
+
+def watch_course():
+    """Also restore the course's own functions, and this module's, before each test (Section 01)."""
+    import sys
+
+    package = sys.modules[__name__.rpartition(".")[0]]
+    for owner in [package] + [sys.modules[n] for n in sorted(sys.modules) if n.startswith(package.__name__ + ".")]:
+        names = [n for n in vars(owner) if not (n.startswith("__") and n.endswith("__"))]
+        _WATCHED.setdefault(owner, [])
+        for name in names:
+            if name not in _WATCHED[owner]:
+                _WATCHED[owner].append(name)
+                _ORIGINALS[(owner, name)] = vars(owner)[name]
 
 
 def plain(x):
@@ -131,3 +136,24 @@ def finite(x):
         if _isnan(v) or _isinf(v):
             return False
     return True
+
+
+def _make_restore(originals, isinstance_, vars_, setattr_, delattr_, missing):
+    """restore() bound to values captured now, so that it does not depend on names it repairs."""
+    def _restore():
+        changed = []
+        for (owner, name), value in list(originals.items()):
+            table = owner.__dict__ if isinstance_(owner, type) else vars_(owner)
+            if table.get(name, missing) is value:
+                continue
+            changed.append(f"{getattr(owner, '__name__', owner)}.{name}")
+            if value is missing:
+                delattr_(owner, name)
+            else:
+                setattr_(owner, name, value)
+        changed.sort()
+        return changed
+    return _restore
+
+
+_restore = _make_restore(_ORIGINALS, isinstance, vars, setattr, delattr, _MISSING)

@@ -70,9 +70,9 @@ class InjectParameters(NbGraderPreprocessor):
 KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
 NOT_RUN = "NotRun"
-_RESTORE = ("import mlpcourse.checks as _mlpcourse_checks\n"
-            "_mlpcourse_checks.restore()\n"
-            "del _mlpcourse_checks")
+_RESTORE = ("import sys as _mlpcourse_sys\n"
+            "_mlpcourse_sys.modules['mlpcourse.checks']._restore()\n"
+            "del _mlpcourse_sys")
 
 
 def is_test_cell(cell):

@@ -45,6 +45,12 @@ def init_params(g, vocab_size=27, n_embd=2, n_hidden=100, block_size=3):
     return [C, W1, b1, W2, b2]
 
 
+def init_scaled(g, vocab_size=27, n_embd=10, n_hidden=200, block_size=3, scales=(1.0, 1.0, 1.0, 1.0)):
+    """init_params, then W1, b1, W2, b2 multiplied by the four scales; C as drawn (Section 08)."""
+    C, W1, b1, W2, b2 = init_params(g, vocab_size, n_embd, n_hidden, block_size)
+    return [C] + [p * s for p, s in zip([W1, b1, W2, b2], scales)]
+
+
 def count_params(parameters):
     """The number of scalars in a list of tensors (Section 02)."""
     return sum(p.nelement() for p in parameters)
@@ -56,6 +62,24 @@ def forward(parameters, X):
     emb = C[X]  # (n, block_size, n_embd)
     h = torch.tanh(emb.view(emb.shape[0], -1) @ W1 + b1)  # (n, n_hidden)
     return h @ W2 + b2  # (n, vocab_size)
+
+
+def hidden_layer(parameters, X):
+    """Pre-activations and tanh outputs of the hidden layer, both (n, n_hidden), for contexts X (Section 08)."""
+    C, W1, b1, W2, b2 = parameters
+    emb = C[X]  # (n, block_size, n_embd)
+    hpreact = emb.view(emb.shape[0], -1) @ W1 + b1  # (n, n_hidden)
+    return hpreact, torch.tanh(hpreact)
+
+
+def first_batch(parameters, X, Y, g, batch_size=32):
+    """(loss as a float, hpreact, h, logits) of one minibatch drawn with g, without training (Section 08)."""
+    ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
+    with torch.no_grad():
+        hpreact, h = hidden_layer(parameters, X[ix])
+        logits = h @ parameters[3] + parameters[4]
+        loss = F.cross_entropy(logits, Y[ix]).item()
+    return loss, hpreact, h, logits
 
 
 def loss_on(parameters, X, Y):

@@ -18,3 +18,24 @@ def plot_embedding(C, itos, title="", ax=None):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def plot_activations(hpreact, h, title="", threshold=0.99):
+    """One figure, three plots: histograms of hpreact and h (50 bins), and the map of |h| > threshold (Section 08)."""
+    hpreact, h = hpreact.detach(), h.detach()
+    saturated = h.abs() > threshold
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(16, 4))
+    ax0.hist(hpreact.view(-1).tolist(), bins=50, color="tab:blue")
+    ax0.set_title(f"pre-activations hpreact: std {hpreact.std().item():.2f}")
+    ax0.set_xlabel("value")
+    ax0.set_ylabel("count")
+    ax1.hist(h.view(-1).tolist(), bins=50, color="tab:orange")
+    ax1.set_title(f"h = tanh(hpreact): {saturated.float().mean().item():.1%} beyond ±{threshold}")
+    ax1.set_xlabel("value")
+    ax2.imshow(saturated, cmap="gray", interpolation="nearest", aspect="auto", vmin=0, vmax=1)
+    ax2.set_title(f"white: |h| > {threshold} ({int(saturated.all(0).sum())} neurons white in every row)")
+    ax2.set_xlabel("hidden neuron")
+    ax2.set_ylabel("example of the minibatch")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
