@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from traitlets import Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
 from traitlets.config import Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -50,6 +50,8 @@ class GradeClass(Configurable):
     memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of a grading process and its kernel.").tag(config=True)
     workers = Integer(0, help="Workers of the local Dask cluster; 0 means one per core.").tag(config=True)
     scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
+    preload = Bool(True, help="Fork each grading kernel from a per-worker process that has already imported "
+                              "torch and matplotlib (mlpcourse.zygote), instead of starting Python anew.").tag(config=True)
     handed_in = Dict({}, help="Files students hand in next to a notebook: {notebook: [file names]}; "
                               "any other file is ignored and reported.").tag(config=True)
 
@@ -155,16 +157,26 @@ def _kernelspec(scratch, template):
     """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
     limits = template["limits"]
     home = scratch / "home"
-    python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
-    memory = ["sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
-              str(limits["memory_limit_mb"] * 1024)] if limits["memory_limit_mb"] else []
-    argv, sandbox_env = sandboxed(memory + python, scratch, scratch.parent, template.get("readonly", ()))
-    spec = {
-        "argv": argv, "display_name": "Python 3 (graded)", "language": "python",
-        "env": {**sandbox_env, "HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": "Agg",
-                "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), "OMP_NUM_THREADS": "1",
-                "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    }
+    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": "Agg",
+           "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), "OMP_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    mode = sandbox_mode()
+    if template.get("zygote") and mode in ("root", None):
+        # forked from this worker's zygote, which shuts the fork in the same way (mlpcourse.zygote)
+        from . import zygote
+
+        # the launcher runs as a plain script (-S, by path): it must not import torch itself
+        argv = [sys.executable, "-S", str(Path(zygote.__file__).resolve()), "launch", "{connection_file}"]
+        env.update({"MLPCOURSE_ZYGOTE": template["zygote"], "MLPCOURSE_SANDBOX": mode or "",
+                    "MLPCOURSE_MEMORY_MB": str(limits["memory_limit_mb"] or 0), "SCRATCH": str(scratch),
+                    "BASE": str(scratch.parent), "READONLY": " ".join(_readonly_paths(template.get("readonly", ())))})
+    else:
+        python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
+        memory = ["sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
+                  str(limits["memory_limit_mb"] * 1024)] if limits["memory_limit_mb"] else []
+        argv, sandbox_env = sandboxed(memory + python, scratch, scratch.parent, template.get("readonly", ()))
+        env.update(sandbox_env)
+    spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env}
     folder = scratch / "jupyter" / "kernels" / GRADING_KERNEL
     folder.mkdir(parents=True)
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
@@ -230,6 +242,10 @@ def grade_task(template, task):
             (sub / fname).write_bytes(content)
         if task.get("timestamp"):
             (sub / "timestamp.txt").write_text(task["timestamp"])
+        if template["limits"].get("preload"):
+            from .zygote import shared_zygote
+
+            template = {**template, "zygote": shared_zygote(str(base)).path}
         outcome = _autograde(scratch, student, template)
         autograded = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
         if not outcome.get("success") or not autograded.exists():
@@ -374,7 +390,7 @@ def _client(scheduler, workers):
 
 
 def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=None, db_url=None,
-                feedback=True, progress=True, out=sys.stdout):
+                feedback=True, progress=True, out=sys.stdout, preload=None):
     """Grade every submission of the class; return {"results": [...], "seconds": …, "fingerprint_ok": …}."""
     from dask.distributed import as_completed
     from nbgrader.api import Gradebook
@@ -385,7 +401,8 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     settings = GradeClass(config=config)
     db_url = db_url or config.CourseDirectory.get("db_url") or f"sqlite:///{course_root}/gradebook.db"
     limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
-              "memory_limit_mb": settings.memory_limit_mb}
+              "memory_limit_mb": settings.memory_limit_mb,
+              "preload": settings.preload if preload is None else preload}
     before = course_fingerprint(course_root)
     t0 = time.perf_counter()
     template = build_template(course_root, limits)

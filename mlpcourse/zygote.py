@@ -1,0 +1,282 @@
+"""Grading kernels forked from a process that has already imported torch (class grading).
+
+Starting a kernel and importing torch and matplotlib costs about three seconds, more than many
+notebooks spend on the student's code. Each grading worker therefore keeps one *zygote*: a
+process that imports ipykernel, torch, matplotlib and mlpcourse once, then forks a fresh
+kernel for every notebook. The fork is shut in exactly like a kernel started from scratch
+(its own mount namespace with the course read-only and the other scratch folders hidden,
+the address-space cap, its own environment and folder) before it runs anything.
+
+jupyter_client still starts and watches an ordinary process, the *launcher*
+(``python -m mlpcourse.zygote launch {connection_file}``): it asks the zygote for a kernel,
+forwards interrupts to it, and exits with the kernel's exit status, so a kernel that dies
+is seen as dead, and a launcher that is killed takes its kernel with it.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+CLONE_NEWNS = 0x00020000
+PR_SET_PDEATHSIG = 1
+
+# Mounts made inside the kernel's own mount namespace (see classroom._SANDBOX).
+_MOUNTS = r"""
+set -e
+mount --make-rprivate /
+mount --bind "$SCRATCH" /mnt
+mount -t tmpfs -o size=1g tmpfs "$BASE"
+mkdir -p "$SCRATCH"
+mount --bind /mnt "$SCRATCH"
+umount -l /mnt
+for ro in $READONLY; do
+  mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro"
+done
+"""
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _recv_line(conn):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return json.loads(data)
+
+
+def _send(conn, message):
+    try:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass
+
+
+# --- inside the forked kernel ----------------------------------------------------------------
+
+
+def _become_kernel(request, closing):
+    """Runs in the fresh fork: shut it in, then turn it into an IPython kernel. Never returns."""
+    code = 1
+    try:
+        for s in closing:
+            s.close()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        os.setsid()
+        _die_with_parent()
+        env = request["env"]
+        if request.get("sandbox"):
+            if _libc().unshare(CLONE_NEWNS) != 0:
+                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+            subprocess.run(["sh", "-c", _MOUNTS], env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                           check=True, stdin=subprocess.DEVNULL)
+        import resource
+
+        memory = int(request.get("memory_mb") or 0)
+        if memory:
+            cap = memory * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(env)
+        log = os.open(os.path.join(env.get("HOME", request["cwd"]), "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        from ipykernel.kernelapp import IPKernelApp
+
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--IPKernelApp.log_level=ERROR"]
+        app = IPKernelApp.instance()
+        app.initialize(sys.argv[1:])
+        app.start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, then leave the fork without running the zygote's code
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush() if sys.stdout else None
+        os._exit(code)
+
+
+# --- the zygote --------------------------------------------------------------------------------
+
+
+def preload():
+    """Import what every section notebook imports first (the zygote does this once)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import ipykernel.kernelapp  # noqa: F401
+    import IPython  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import torch  # noqa: F401
+    import torch.nn.functional  # noqa: F401
+
+    import mlpcourse  # noqa: F401
+
+
+def serve(path):
+    """Accept kernel requests on the Unix socket `path` until the parent process goes away."""
+    _die_with_parent()
+    preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    clients = {}  # conn -> kernel pid
+    print("ready", flush=True)
+    while True:
+        for key, _ in sel.select(timeout=0.05):
+            if key.fileobj is listener:
+                conn, _ = listener.accept()
+                request = _recv_line(conn)
+                if request is None:
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _become_kernel(request, [sel, listener, conn, *clients])
+                clients[conn] = pid
+                sel.register(conn, selectors.EVENT_READ)
+                _send(conn, {"pid": pid})
+            else:
+                conn = key.fileobj
+                try:
+                    message = _recv_line(conn)
+                except (OSError, ValueError):
+                    message = None
+                pid = clients.get(conn)
+                if message is None:  # the launcher is gone: so is its kernel
+                    _kill(pid, signal.SIGKILL)
+                    sel.unregister(conn)
+                    conn.close()
+                    clients.pop(conn, None)
+                elif "signal" in message:
+                    _kill(pid, int(message["signal"]))
+        for conn, pid in list(clients.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done:
+                _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+                sel.unregister(conn)
+                conn.close()
+                del clients[conn]
+        if os.getppid() == 1:
+            return
+
+
+def _kill(pid, sig):
+    if pid:
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            os.kill(pid, sig)
+
+
+class Zygote:
+    """One zygote process, started on first use (one per grading worker)."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(folder, f".zygote-{os.getpid()}.sock")
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "mlpcourse.zygote", "serve", self.path], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError("the grading zygote did not start")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def close(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+
+_zygote = None
+
+
+def shared_zygote(folder):
+    """This worker's zygote, started if needed; its socket lives in `folder`."""
+    global _zygote
+    if _zygote is None or not _zygote.alive():
+        _zygote = Zygote(folder)
+    return _zygote
+
+
+# --- the launcher (what jupyter_client starts) -----------------------------------------------------
+
+
+def launch(connection_file):
+    """Ask the zygote for a kernel; relay interrupts; exit with the kernel's exit status."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(os.environ["MLPCOURSE_ZYGOTE"])
+    env = {k: v for k, v in os.environ.items() if k != "MLPCOURSE_ZYGOTE"}
+    request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(), "env": env,
+               "sandbox": os.environ.get("MLPCOURSE_SANDBOX") == "root",
+               "memory_mb": os.environ.get("MLPCOURSE_MEMORY_MB", "0")}
+    conn.sendall(json.dumps(request).encode() + b"\n")
+
+    def forward(sig, _frame):
+        _send(conn, {"signal": sig})
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    buffer = b""
+    while True:
+        try:
+            chunk = conn.recv(65536)
+        except InterruptedError:
+            continue
+        if not chunk:
+            return 1
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if "exit" in message:
+                code = message["exit"]
+                return code if code >= 0 else 128 - code
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        serve(argv[1])
+        return 0
+    if argv[:1] == ["launch"]:
+        return launch(argv[1])
+    print("usage: python -m mlpcourse.zygote serve SOCKET | launch CONNECTION_FILE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
