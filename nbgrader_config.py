@@ -33,11 +33,11 @@ c.InjectParameters.parameters = {
     "01_dataset": {},
     "02_forward_pass": {},
     "03_training": {"overfit_more_steps": 100, "full_steps": 1, "minibatch_steps": 100, "eval_every": 100},
-    "04_learning_rate": {"compare_steps": 200, "n_candidates": 300, "max_steps": 1200},
+    "04_learning_rate": {"compare_steps": 100, "n_candidates": 100, "max_steps": 600},
     "05_splits": {"max_steps": 300},
-    "06_capacity": {"wide_steps": 400, "embd_steps": 400},
-    "07_sampling_and_tuning": {"max_steps": 300, "experiment_steps": 100, "train_eval_examples": 5000, "train_best": False},
-    "08_initialization": {"max_steps": 300, "hockey_steps": 200},
+    "06_capacity": {"wide_steps": 200, "embd_steps": 200},
+    "07_sampling_and_tuning": {"max_steps": 200, "experiment_steps": 50, "train_eval_examples": 5000, "train_best": False},
+    "08_initialization": {"max_steps": 100, "hockey_steps": 100},
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
 c.Autograde.sanitize_preprocessors = [

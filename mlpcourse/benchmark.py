@@ -23,7 +23,8 @@ import nbformat
 from .answers import catalogue
 from .check import COURSE_ROOT, nbgrader
 from .classroom import grade_class
-from .submissions import ASSIGNMENT, answered, reference_answers, with_change, write_submission
+from .submissions import (ASSIGNMENT, answered, reference_answers, reference_files, with_change,
+                          write_submission)
 
 
 def make_class(course, n, seed=0):
@@ -42,15 +43,16 @@ def make_class(course, n, seed=0):
         for m in names:
             if kind == "untouched":
                 nbs[m] = rel[m]
-            elif kind == "partly_wrong" and cat.get(m, ([], []))[0]:
-                nbs[m] = with_change(rel[m], src[m], rng.choice(cat[m][0]))
+            elif kind == "partly_wrong" and [x for x in cat.get(m, ([], []))[0] if x.cell]:
+                nbs[m] = with_change(rel[m], src[m], rng.choice([x for x in cat[m][0] if x.cell]))
             else:
                 nbs[m] = answered(rel[m], reference_answers(src[m]))
         if kind == "broken":
             first = next(c for c in nbs[names[-1]].cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
                          and c.cell_type == "code")
             first.source = "import os\nos._exit(1)\n" + first.source
-        folder = write_submission(course, student, nbs)
+        handed_in = reference_files(names) if kind in ("perfect", "partly_wrong") else None
+        folder = write_submission(course, student, nbs, files=handed_in)
         if kind == "broken":
             (folder / f"{names[0]}.ipynb").write_text('{"cells": [')
         kinds[student] = kind

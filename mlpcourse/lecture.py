@@ -24,15 +24,16 @@ def build_vocab(words):
 
 def build_dataset(words, block_size, stoi):
     """Context windows X (n, block_size) and next characters Y (n,), both int64 (Section 01)."""
-    X, Y = [], []
+    seq, starts = [], []  # every name as '...' + name + '.', one after the other; where its windows start
     for w in words:
-        context = [0] * block_size
-        for ch in w + ".":
-            ix = stoi[ch]
-            X.append(context)
-            Y.append(ix)
-            context = context[1:] + [ix]
-    return torch.tensor(X, dtype=torch.int64).view(-1, block_size), torch.tensor(Y, dtype=torch.int64)
+        base = len(seq)
+        seq.extend([0] * block_size)
+        seq.extend(stoi[ch] for ch in w)
+        seq.append(0)
+        starts.extend(range(base, base + len(w) + 1))
+    seq = torch.tensor(seq, dtype=torch.int64)
+    starts = torch.tensor(starts, dtype=torch.int64)
+    return seq[starts.view(-1, 1) + torch.arange(block_size)], seq[starts + block_size]
 
 
 def init_params(g, vocab_size=27, n_embd=2, n_hidden=100, block_size=3):
