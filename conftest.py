@@ -1,8 +1,15 @@
 """Test-suite setup for the whole course directory (tests/ and nbval on source/): shared paths,
 and the point totals printed at the end. Run with `--dist loadscope` so that nbval keeps the
 cells of one notebook on one xdist worker."""
+import os
 import sys
 from pathlib import Path
+
+# The same numeric code paths as the Makefile (nbval compares stored losses bit for bit); the
+# kernels nbval starts inherit them.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+os.environ.setdefault("MKL_CBWR", "AVX2")
 
 import nbformat
 

@@ -1,6 +1,7 @@
 """Benchmark of class grading: N synthetic submissions of every notebook, graded on Dask.
 
-    python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--out build/benchmark.json]
+    python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--compare-preload]
+                                  [--out build/benchmark.json]
 
 The class mixes perfect submissions, partly wrong ones (a catalogued mistake in each notebook),
 broken ones (a notebook that is not JSON, a kernel that dies) and untouched releases. It is
@@ -77,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--speedup-students", type=int, default=10)
     parser.add_argument("--out", default=str(COURSE_ROOT / "build" / "benchmark.json"))
+    parser.add_argument("--compare-preload", action="store_true",
+                        help="also grade the subset with kernels started from scratch (GradeClass.preload off)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = {}
@@ -94,6 +97,12 @@ def main(argv=None):
             out[f"subset_{workers}_worker"] = summarize(report)
             print(f"{len(subset)} submissions, {workers} worker(s): {report['seconds']:.1f} s", flush=True)
         out["speedup_2_over_1"] = round(out["subset_1_worker"]["wall_seconds"] / out["subset_2_worker"]["wall_seconds"], 2)
+        if args.compare_preload:  # the same subset with every kernel started from scratch (no zygote)
+            report = grade_class(course, students=subset, workers=2, feedback=False, progress=False, preload=False,
+                                 db_url=f"sqlite:///{tmp}/no-preload.db")
+            out["subset_2_worker_no_preload"] = summarize(report)
+            print(f"{len(subset)} submissions, 2 workers, kernels started from scratch: {report['seconds']:.1f} s",
+                  flush=True)
         report = grade_class(course, workers=0, feedback=True, progress=True, db_url=f"sqlite:///{tmp}/class.db")
         out["class"] = summarize(report)
         out["class"]["failures"] = sum(1 for r in report["results"] if r["status"] != "ok")

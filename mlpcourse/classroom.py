@@ -37,7 +37,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from .check import COURSE_ROOT, nbgrader, scratch_course
 from .data import NAMES_SHA256, names_path, sha256
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
-from .notebooks import environ
+from .notebooks import NUMERIC_PINS, environ
 from .submissions import ASSIGNMENT
 
 
@@ -158,7 +158,7 @@ def _kernelspec(scratch, template):
     limits = template["limits"]
     home = scratch / "home"
     env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": "Agg",
-           "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), "OMP_NUM_THREADS": "1",
+           "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), **NUMERIC_PINS,
            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     mode = sandbox_mode()
     if template.get("zygote") and mode in ("root", None):

@@ -36,6 +36,11 @@ def tidy(nb, drop_injected=True):
     return nb
 
 
+# One thread and the same CPU code paths everywhere (PyTorch's kernels, MKL's matrix products):
+# the stored outputs of the notebooks are then reproduced bit for bit on AVX2 and AVX-512 machines.
+NUMERIC_PINS = {"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}
+
+
 @contextmanager
 def environ(**values):
     """Set environment variables for the duration of a with block, then put the old ones back."""
@@ -58,7 +63,8 @@ def execute(path, out=None, parameters=None, cwd=None, timeout=None, kernel_name
     path = Path(path)
     out = Path(out) if out else path
     out.parent.mkdir(parents=True, exist_ok=True)
-    with environ(MPLBACKEND="module://matplotlib_inline.backend_inline"):
+    pins = {k: os.environ.get(k, v) for k, v in NUMERIC_PINS.items()}
+    with environ(MPLBACKEND="module://matplotlib_inline.backend_inline", **pins):
         pm.execute_notebook(
             str(path), str(out), parameters=parameters or {}, cwd=str(cwd or path.parent),
             kernel_name=kernel_name, execution_timeout=timeout, progress_bar=False,

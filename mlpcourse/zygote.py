@@ -136,7 +136,9 @@ def preload():
 
 def serve(path):
     """Accept kernel requests on the Unix socket `path` until the parent process goes away."""
-    _die_with_parent()
+    # Not PR_SET_PDEATHSIG here: it follows the *thread* that started us (a Dask worker thread),
+    # not the worker process. The loop below watches the parent process instead.
+    parent = os.getppid()
     preload()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
@@ -186,7 +188,7 @@ def serve(path):
                 sel.unregister(conn)
                 conn.close()
                 del clients[conn]
-        if os.getppid() == 1:
+        if os.getppid() != parent:  # the worker is gone: so are its kernels (they die with us)
             return
 
 
@@ -205,7 +207,8 @@ class Zygote:
 
     def __init__(self, folder):
         self.path = os.path.join(folder, f".zygote-{os.getpid()}.sock")
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2",
+               "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "mlpcourse.zygote", "serve", self.path], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = self.proc.stdout.readline()
