@@ -38,6 +38,7 @@ from .check import COURSE_ROOT, nbgrader, scratch_course
 from .data import NAMES_SHA256, names_path, sha256
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
 from .notebooks import NUMERIC_PINS, environ
+from .zygote import _MOUNTS
 from .submissions import ASSIGNMENT
 
 
@@ -73,21 +74,8 @@ def _limits(memory_mb):
     return apply
 
 
-_SANDBOX = r"""
-set -e
-here="$PWD"
-mount --make-rprivate /
-mount --bind "$SCRATCH" /mnt
-mount -t tmpfs -o size=1g tmpfs "$BASE"
-mkdir -p "$SCRATCH"
-mount --bind /mnt "$SCRATCH"
-umount -l /mnt
-for ro in $READONLY; do
-  mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro"
-done
-cd "$here"
-exec "$@"
-"""
+# The same mounts as a zygote's fork (mlpcourse.zygote), then the kernel command in that folder.
+_SANDBOX = 'here="$PWD"\n' + _MOUNTS + 'cd "$here"\nexec "$@"\n'
 _sandbox_mode = None
 
 
