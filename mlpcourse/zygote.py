@@ -126,7 +126,19 @@ def preload():
     """Import what every section notebook imports first (the zygote does this once)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import ipykernel.kernelapp  # noqa: F401
+    # what IPKernelApp.initialize would import in every fork (the debugger alone is debugpy)
+    import ipykernel.debugger  # noqa: F401
+    import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
     import IPython  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
+    import pdb  # noqa: F401
+    import psutil  # noqa: F401
+    import sqlite3  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import torch  # noqa: F401
     import torch.nn.functional  # noqa: F401
