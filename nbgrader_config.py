@@ -48,6 +48,8 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
+# The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
+c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
 c.OverwriteCells.add_missing_cells = True
 
@@ -57,6 +59,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "mlpcourse.grading.FeedbackExporter"  # nbconvert's, templates compiled once
 
 # Grading a class (python -m mlpcourse grade): isolation and limits per (student, notebook).
 c.GradeClass.cell_timeout = 60          # seconds per cell

@@ -6,7 +6,11 @@ import json
 import os
 import re
 import time
+from queue import Empty
 
+import jinja2
+from jupyter_client.asynchronous import AsyncKernelClient
+from nbconvert.exporters import HTMLExporter
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
@@ -86,6 +90,33 @@ def error_output(ename, evalue):
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+class ReadyClient(AsyncKernelClient):
+    """jupyter_client's kernel client, without the 0.2 s it waits for IOPub to fall silent once the
+    kernel is ready: nbclient files each output under the request it answers, so nothing is mixed
+    up, and 0.2 s is as long as a small notebook's cells take."""
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once it carries the kernel's status for that request
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+
 class SafeExecute(Execute):
     """nbgrader's Execute, except that a dead kernel costs only the cells from there on, and the
     comparison helpers an answer cell may have replaced are restored before every test cell."""
@@ -154,6 +185,33 @@ class StripHiddenTests(NbGraderPreprocessor):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
         return cell, resources
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the life of the process (keyed by their source)."""
+
+    def __init__(self):
+        self._code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter (nbgrader's feedback template), compiling its templates once per
+    process instead of once per page: a grading worker makes hundreds of pages."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _TEMPLATES
+        return environment
 
 
 # --- sanitizing: duplicated grade_ids ------------------------------------------------------
