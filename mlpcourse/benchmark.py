@@ -6,8 +6,10 @@
 The class mixes perfect submissions, partly wrong ones (a catalogued mistake in each notebook),
 broken ones (a notebook that is not JSON, a kernel that dies) and untouched releases. It is
 graded once with the default cluster (one worker per core); a subset is graded with 1 and
-with 2 workers to measure the speed-up. Time per notebook is split into kernel start, time in
-the notebook's cells (student code and tests), and the rest (copying, sanitizing, gradebook).
+with 2 workers to measure the speed-up. Every run is the whole grading command, feedback
+included, timed from its call to its return. Worker time per notebook is split into kernel
+start, time in the notebook's cells (student code and tests), feedback, and the rest (copying,
+sanitizing, gradebook).
 """
 from __future__ import annotations
 
@@ -60,17 +62,28 @@ def make_class(course, n, seed=0):
     return kinds
 
 
+def timed_grading(course, **kwargs):
+    """grade_class(course, **kwargs) and the wall time of the whole call, start and feedback included."""
+    start = time.perf_counter()
+    report = grade_class(course, **kwargs)
+    report["seconds"] = time.perf_counter() - start
+    return report
+
+
 def summarize(report):
     rows = report["results"]
     graded = [r for r in rows if r.get("timing")]
     total = sum(r["seconds"] for r in rows)
-    kernel = sum(r["timing"]["kernel_start"] or 0 for r in graded)
-    cells = sum(r["timing"]["cells"] for r in graded)
+    kernel = sum(r["timing"].get("kernel_start") or 0 for r in graded)
+    cells = sum(r["timing"].get("cells", 0) for r in graded)
+    feedback = sum(r["timing"].get("feedback", 0) for r in graded)
     students = len({r["student"] for r in rows})
     return {"students": students, "notebooks": len(rows), "wall_seconds": round(report["seconds"], 1),
             "seconds_per_submission": round(report["seconds"] / students, 2),
             "task_seconds_total": round(total, 1), "kernel_start_seconds": round(kernel, 1),
-            "cell_seconds": round(cells, 1), "overhead_seconds": round(total - kernel - cells, 1)}
+            "cell_seconds": round(cells, 1), "feedback_seconds": round(feedback, 1),
+            "overhead_seconds": round(total - kernel - cells - feedback, 1),
+            "phases": report.get("phases", {})}
 
 
 def main(argv=None):
@@ -92,20 +105,22 @@ def main(argv=None):
         make_class(course, args.students)
         subset = sorted(p.name for p in (course / "submitted").iterdir())[: args.speedup_students]
         for workers in (1, 2):
-            report = grade_class(course, students=subset, workers=workers, feedback=False, progress=False,
-                                 db_url=f"sqlite:///{tmp}/speedup-{workers}.db")
+            report = timed_grading(course, students=subset, workers=workers, progress=False,
+                                   db_url=f"sqlite:///{tmp}/speedup-{workers}.db")
             out[f"subset_{workers}_worker"] = summarize(report)
             print(f"{len(subset)} submissions, {workers} worker(s): {report['seconds']:.1f} s", flush=True)
         out["speedup_2_over_1"] = round(out["subset_1_worker"]["wall_seconds"] / out["subset_2_worker"]["wall_seconds"], 2)
         if args.compare_preload:  # the same subset with every kernel started from scratch (no zygote)
-            report = grade_class(course, students=subset, workers=2, feedback=False, progress=False, preload=False,
-                                 db_url=f"sqlite:///{tmp}/no-preload.db")
+            report = timed_grading(course, students=subset, workers=2, progress=False, preload=False,
+                                   db_url=f"sqlite:///{tmp}/no-preload.db")
             out["subset_2_worker_no_preload"] = summarize(report)
             print(f"{len(subset)} submissions, 2 workers, kernels started from scratch: {report['seconds']:.1f} s",
                   flush=True)
-        report = grade_class(course, workers=0, feedback=True, progress=True, db_url=f"sqlite:///{tmp}/class.db")
+        report = timed_grading(course, workers=0, feedback=True, progress=True, db_url=f"sqlite:///{tmp}/class.db")
         out["class"] = summarize(report)
-        out["class"]["failures"] = sum(1 for r in report["results"] if r["status"] != "ok")
+        failed = [r for r in report["results"] if r["status"] != "ok"]
+        out["class"]["failures"] = len(failed)
+        out["class"]["failure_list"] = [f"{r['student']}/{r['notebook']}: {r['status']}: {r['reason']}" for r in failed]
     out["total_seconds"] = round(time.perf_counter() - start, 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))

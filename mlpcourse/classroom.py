@@ -12,7 +12,11 @@ checksums, SafeExecute); this adds what it lacks for a class:
   notebook, with a reason a student can read; every other notebook is graded in full;
 - parallelism on Dask distributed: a LocalCluster (one worker per core) by default, or any
   cluster through its scheduler address; workers return scores, and this process alone
-  writes them to the gradebook (SQLite, or PostgreSQL through ``CourseDirectory.db_url``).
+  writes them to the gradebook (SQLite, or PostgreSQL through ``CourseDirectory.db_url``);
+- feedback made where the notebook was graded: each worker runs nbgrader's generate_feedback
+  in its scratch course and returns the page, which this process writes to feedback/.
+  Points given by hand later (written answers) reach the feedback when the instructor runs
+  ``nbgrader generate_feedback`` after grading them.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -53,6 +58,8 @@ class GradeClass(Configurable):
     scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
     preload = Bool(True, help="Fork each grading kernel from a per-worker process that has already imported "
                               "torch and matplotlib (mlpcourse.zygote), instead of starting Python anew.").tag(config=True)
+    pin_workers = Bool(True, help="On a local cluster with no more workers than cores, keep each worker, its "
+                                  "zygote and its kernels to one core.").tag(config=True)
     handed_in = Dict({}, help="Files students hand in next to a notebook: {notebook: [file names]}; "
                               "any other file is ignored and reported.").tag(config=True)
 
@@ -192,6 +199,62 @@ def _autograde(scratch, student, template):
         return api.autograde(ASSIGNMENT, student, force=True, create=True)
 
 
+def _grading_base():
+    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
+    base.mkdir(exist_ok=True)
+    return base
+
+
+def warm_up(preload, core=None):
+    """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
+    With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
+    the worker that drives it take turns on one core instead of being interrupted by the other pair."""
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        for thread in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(thread), {core})
+            except OSError:
+                pass
+    import nbgrader.apps.api  # noqa: F401
+
+    nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
+    if preload and sandbox_mode() in ("root", None):
+        from .zygote import shared_zygote
+
+        shared_zygote(str(_grading_base()))
+    return os.getpid()
+
+
+def _comment(auto, reason):
+    """A test cell's comment: nbgrader's own, followed by the reason the notebook failed, if any."""
+    if reason:
+        return f"{auto} {reason}".strip() if auto else reason
+    return auto
+
+
+def _feedback(scratch, student, notebook, result):
+    """nbgrader's feedback HTML of this notebook, made in its scratch course (on the worker)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    if result["reason"]:  # the same comments as record() writes into the class gradebook
+        with Gradebook(f"sqlite:///{scratch}/gradebook.db") as gb:
+            nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+            for comment in nb.comments:
+                comment.auto_comment = _comment(comment.auto_comment, result["reason"])
+            gb.db.commit()
+    config = load_config(scratch)
+    config.CourseDirectory.root = str(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    outcome = api.generate_feedback(ASSIGNMENT, student, force=True)
+    html = scratch / "feedback" / student / ASSIGNMENT / f"{notebook}.html"
+    if not outcome.get("success") or not html.exists():
+        return None
+    return html.read_text()
+
+
 def grade_task(template, task):
     """Grade one submitted notebook in a scratch course; return its scores (runs on a Dask worker)."""
     start = time.perf_counter()
@@ -211,8 +274,7 @@ def grade_task(template, task):
                             "open it in JupyterLab, save it, and submit again"))
         result["seconds"] = time.perf_counter() - start
         return result
-    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
-    base.mkdir(exist_ok=True)
+    base = _grading_base()
     scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
     try:
         (scratch / "nbgrader_config.py").write_bytes(template["config"])
@@ -243,10 +305,13 @@ def grade_task(template, task):
             return result
         result.update(_read_scores(scratch, student, notebook))
         timing = scratch / "timing.json"
-        if timing.exists():
-            result["timing"] = json.loads(timing.read_text())
+        result["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
         result["autograded"] = autograded.read_text()
         result["status"], result["reason"] = _diagnose(result["autograded"])
+        if template.get("feedback"):
+            begin = time.perf_counter()
+            result["feedback"] = _feedback(scratch, student, notebook, result)
+            result["timing"]["feedback"] = time.perf_counter() - begin
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -322,10 +387,17 @@ def course_fingerprint(course_root):
     return {str(p.relative_to(root)): sha256(p) for p in paths if p.exists()}
 
 
-def ensure_assignment(course_root, db_url):
-    """Make sure the gradebook knows the assignment (generate_assignment writes it if not)."""
+def ensure_assignment(course_root, db_url, template=None):
+    """Make sure the gradebook knows the assignment (generate_assignment writes it if not).
+    A SQLite gradebook that does not exist yet is the template's gradebook, copied."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    if template is not None and db_url.startswith("sqlite:///"):
+        path = Path(db_url[len("sqlite:///"):])
+        if not path.exists() or path.stat().st_size == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(template["gradebook"])
+            return
     with Gradebook(db_url) as gb:
         try:
             if gb.find_assignment(ASSIGNMENT).notebooks:
@@ -335,8 +407,9 @@ def ensure_assignment(course_root, db_url):
     nbgrader(course_root, "generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}")
 
 
-def record(gb, result, course_root):
-    """Write one worker result into the gradebook and autograded/ (only the driver calls this)."""
+def record(gb, result, course_root, feedback=False):
+    """Write one worker result into the gradebook, autograded/ and, with `feedback`, feedback/
+    (only the driver calls this)."""
     from nbgrader.api import MissingEntry
 
     student, notebook = result["student"], result["notebook"]
@@ -354,17 +427,25 @@ def record(gb, result, course_root):
         if not result.get("autograded"):  # not graded at all: nothing was earned, nothing to grade by hand
             grade.auto_score, grade.needs_manual_grade = (0.0 if grade.cell_type == "code" else None), False
     for comment in nb.comments:
-        auto = result.get("comments", {}).get(comment.name)
-        if result["reason"]:
-            auto = f"{auto} {result['reason']}".strip() if auto else result["reason"]
-        comment.auto_comment = auto
+        comment.auto_comment = _comment(result.get("comments", {}).get(comment.name), result["reason"])
     gb.db.commit()
-    target = Path(course_root) / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
-    if result.get("autograded"):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result["autograded"])
-    elif target.exists():
-        target.unlink()
+    root = Path(course_root)
+    outputs = [(root / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb", result.get("autograded"))]
+    if feedback:
+        outputs.append((root / "feedback" / student / ASSIGNMENT / f"{notebook}.html", result.get("feedback")))
+    for target, text in outputs:
+        if text:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        elif target.exists():
+            target.unlink()
+
+
+def _venv_on_path():
+    """nbgrader runs `alembic` to create a new gradebook: find it next to this Python."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _client(scheduler, workers):
@@ -393,19 +474,44 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
               "preload": settings.preload if preload is None else preload}
     before = course_fingerprint(course_root)
     t0 = time.perf_counter()
-    template = build_template(course_root, limits)
-    tasks = collect_tasks(course_root, template["notebooks"], students, dict(settings.handed_in))
-    ensure_assignment(course_root, db_url)
-    client, cluster = _client(scheduler or settings.scheduler, workers if workers is not None else settings.workers)
+    _venv_on_path()
+    phases = {}
+    with ThreadPoolExecutor(1) as setup:  # the template (an nbgrader subprocess) is built while the cluster starts
+        pending = setup.submit(build_template, course_root, limits)
+        client, cluster = _client(scheduler or settings.scheduler,
+                                  workers if workers is not None else settings.workers)
+        phases["cluster_started"] = time.perf_counter() - t0
+        # the workers import nbgrader and start their zygotes while the template is finished
+        cores = sorted(os.sched_getaffinity(0)) if cluster is not None and hasattr(os, "sched_getaffinity") else []
+        addresses = sorted(client.scheduler_info()["workers"])
+        warming = [client.submit(warm_up, limits["preload"],
+                                 cores[i] if settings.pin_workers and len(addresses) <= len(cores) else None,
+                                 workers=[w], allow_other_workers=False, pure=False, key=f"warm-up-{w}")
+                   for i, w in enumerate(addresses)]
+        try:
+            template = pending.result()
+        except BaseException:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            raise
     results = []
     try:
+        template["feedback"] = feedback
+        tasks = collect_tasks(course_root, template["notebooks"], students, dict(settings.handed_in))
+        # the later sections train longest: grade them first, so that the last tasks are short ones
+        rank = {name: i for i, name in enumerate(template["notebooks"])}
+        tasks.sort(key=lambda t: (-rank[t["notebook"]], t["student"]))
+        ensure_assignment(course_root, db_url, template)
         shared = client.scatter(template, broadcast=True)
         futures = [client.submit(grade_task, shared, t, pure=False, key=f"grade-{t['student']}-{t['notebook']}-{i}")
                    for i, t in enumerate(tasks)]
+        position = {f.key: i for i, f in enumerate(futures)}
+        phases["grading_started"] = time.perf_counter() - t0
         bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress, file=sys.stderr)
         with Gradebook(db_url) as gb:
             for future in as_completed(futures):
-                task = tasks[futures.index(future)]
+                task = tasks[position[future.key]]
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a worker lost is one notebook lost, not the class
@@ -413,23 +519,24 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
                               "extra_files": task["extra_files"],
                               **_zero(template, task["notebook"], "error", f"the grading worker failed: {exc}")}
                 result["timestamp"] = task.get("timestamp")
-                record(gb, result, course_root)
+                record(gb, result, course_root, feedback)
                 results.append(result)
                 bar.update(1)
         bar.close()
+        phases["grading_done"] = time.perf_counter() - t0
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    if feedback:
+        _write_reasons(course_root, results)
     seconds = time.perf_counter() - t0
+    phases["finished"] = seconds
     after = course_fingerprint(course_root)
     changed = sorted(k for k in before if before[k] != after.get(k))
-    if feedback:
-        if any(r.get("autograded") for r in results):
-            nbgrader(course_root, "generate_feedback", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}")
-        _write_reasons(course_root, results)
     report = {"results": sorted(results, key=lambda r: (r["student"], r["notebook"])), "seconds": seconds,
-              "changed_files": changed, "db_url": db_url}
+              "changed_files": changed, "db_url": db_url,
+              "phases": {k: round(v, 1) for k, v in phases.items()}}
     return report
 
 

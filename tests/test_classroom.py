@@ -34,9 +34,11 @@ def graded(tmp_path_factory):
     expected = build_class(course)
     repo_before = _repo_files()
     first = grade_class(course, workers=2, progress=False)
+    after_first = tmp_path_factory.mktemp("first-run") / "course"  # its autograded notebooks and feedback
+    shutil.copytree(course, after_first)
     second = grade_class(course, workers=2, progress=False, feedback=False)
     return {"course": course, "expected": expected, "first": first, "second": second,
-            "repo_before": repo_before}
+            "after_first": after_first, "repo_before": repo_before}
 
 
 def _mismatches(report, expected, students=None):
@@ -105,6 +107,24 @@ def test_feedback_shows_results_but_never_hidden_tests(graded):
     assert "hidden tests ran here" in text
     for secret in ("BEGIN HIDDEN TESTS", "_chk = mlpcourse.checks", "_expected = torch.stack", "manual_seed(1234)"):
         assert secret not in text, secret
+
+
+def test_feedback_made_on_workers_is_what_nbgrader_makes(graded, tmp_path):
+    """The workers make each page in their scratch course; stock `nbgrader generate_feedback` on
+    the class gradebook, after the same run, must give the same pages."""
+    from mlpcourse.check import nbgrader
+
+    course = tmp_path / "course"
+    shutil.copytree(graded["after_first"], course, ignore=shutil.ignore_patterns("feedback"))
+    for student in ("aaa_honest", "helper_cheat", "dies"):
+        nbgrader(course, "generate_feedback", "mlp_language_model", "--force", f"--student={student}",
+                 f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db")
+        ours = graded["after_first"] / "feedback" / student / "mlp_language_model"
+        stock = course / "feedback" / student / "mlp_language_model"
+        pages = sorted(p.name for p in stock.glob("*.html"))
+        assert pages and pages == sorted(p.name for p in ours.glob("*.html")), student
+        for page in pages:
+            assert (ours / page).read_text() == (stock / page).read_text(), f"{student}/{page}"
 
 
 @pytest.fixture
