@@ -35,9 +35,9 @@ c.InjectParameters.parameters = {
     "03_training": {"overfit_more_steps": 100, "full_steps": 1, "minibatch_steps": 100, "eval_every": 100},
     "04_learning_rate": {"compare_steps": 100, "n_candidates": 100, "max_steps": 600},
     "05_splits": {"max_steps": 300},
-    "06_capacity": {"wide_steps": 200, "embd_steps": 200},
+    "06_capacity": {"wide_steps": 200, "embd_steps": 200, "dev_evals": 2, "eval_examples": 5000},
     "07_sampling_and_tuning": {"max_steps": 200, "experiment_steps": 50, "train_eval_examples": 5000, "train_best": False},
-    "08_initialization": {"max_steps": 100, "hockey_steps": 100},
+    "08_initialization": {"max_steps": 100, "hockey_steps": 100, "eval_examples": 5000},
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
 c.Autograde.sanitize_preprocessors = [
