@@ -121,6 +121,9 @@ def main(argv=None):
         failed = [r for r in report["results"] if r["status"] != "ok"]
         out["class"]["failures"] = len(failed)
         out["class"]["failure_list"] = [f"{r['student']}/{r['notebook']}: {r['status']}: {r['reason']}" for r in failed]
+        out["class"]["graded_on_second_attempt"] = [f"{r['student']}/{r['notebook']}: {r['nbgrader_failures'][0]}"
+                                                     for r in report["results"]
+                                                     if r.get("nbgrader_failures") and r["status"] != "error"]
     out["total_seconds"] = round(time.perf_counter() - start, 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))

@@ -24,6 +24,7 @@ import argparse
 import json
 import csv
 import os
+import re
 import resource
 import shutil
 import signal
@@ -275,47 +276,78 @@ def grade_task(template, task):
         result["seconds"] = time.perf_counter() - start
         return result
     base = _grading_base()
-    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
-    try:
-        (scratch / "nbgrader_config.py").write_bytes(template["config"])
-        (scratch / "gradebook.db").write_bytes(template["gradebook"])
-        data = scratch / "data" / "names.txt"
-        data.parent.mkdir()
-        data.write_bytes(template["names"])
-        data.chmod(0o444)
-        for sub in ("home", "home/runtime"):
-            (scratch / sub).mkdir()
-        sub = scratch / "submitted" / student / ASSIGNMENT
-        sub.mkdir(parents=True)
-        (sub / f"{notebook}.ipynb").write_bytes(payload)
-        for fname, content in task.get("files", {}).items():
-            (sub / fname).write_bytes(content)
-        if task.get("timestamp"):
-            (sub / "timestamp.txt").write_text(task["timestamp"])
-        if template["limits"].get("preload"):
-            from .zygote import shared_zygote
+    if template["limits"].get("preload"):
+        from .zygote import shared_zygote
 
-            template = {**template, "zygote": shared_zygote(str(base)).path}
-        outcome = _autograde(scratch, student, template)
-        autograded = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
-        if not outcome.get("success") or not autograded.exists():
-            tail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()[-2:]
-            result.update(_zero(template, notebook, "error", "nbgrader could not grade this notebook: "
-                                + " | ".join(tail)))
-            return result
-        result.update(_read_scores(scratch, student, notebook))
-        timing = scratch / "timing.json"
-        result["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
-        result["autograded"] = autograded.read_text()
-        result["status"], result["reason"] = _diagnose(result["autograded"])
-        if template.get("feedback"):
-            begin = time.perf_counter()
-            result["feedback"] = _feedback(scratch, student, notebook, result)
-            result["timing"]["feedback"] = time.perf_counter() - begin
+        template = {**template, "zygote": shared_zygote(str(base)).path}
+    failures = []
+    try:
+        for _attempt in range(ATTEMPTS):
+            scratch = _scratch(base, task, template)
+            try:
+                outcome = _autograde(scratch, student, template)
+                autograded = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+                if outcome.get("success") and autograded.exists():
+                    result.update(_graded(scratch, student, notebook, autograded, template))
+                    return result
+                failures.append(_failure_line(outcome.get("error") or outcome.get("log") or ""))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        result.update(_zero(template, notebook, "error", "nbgrader could not grade this notebook: " + failures[-1]))
         return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        result["nbgrader_failures"] = failures  # what made nbgrader fail, attempt by attempt
         result["seconds"] = time.perf_counter() - start
+
+
+# nbgrader itself failing (the student's errors are recorded in the notebook, not raised) is
+# tried again once, in a fresh scratch course: a kernel can lose its ports to a kernel starting
+# beside it, since jupyter_client picks free ports before the kernel binds them.
+ATTEMPTS = 2
+
+
+def _scratch(base, task, template):
+    """A scratch course for one task: config, gradebook template, read-only data, the submission."""
+    student, notebook = task["student"], task["notebook"]
+    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
+    (scratch / "nbgrader_config.py").write_bytes(template["config"])
+    (scratch / "gradebook.db").write_bytes(template["gradebook"])
+    data = scratch / "data" / "names.txt"
+    data.parent.mkdir()
+    data.write_bytes(template["names"])
+    data.chmod(0o444)
+    for sub in ("home", "home/runtime"):
+        (scratch / sub).mkdir()
+    sub = scratch / "submitted" / student / ASSIGNMENT
+    sub.mkdir(parents=True)
+    (sub / f"{notebook}.ipynb").write_bytes(task["payload"])
+    for fname, content in task.get("files", {}).items():
+        (sub / fname).write_bytes(content)
+    if task.get("timestamp"):
+        (sub / "timestamp.txt").write_text(task["timestamp"])
+    return scratch
+
+
+def _graded(scratch, student, notebook, autograded, template):
+    """Scores, timing, the autograded notebook, its first failure and (if asked) its feedback page."""
+    out = _read_scores(scratch, student, notebook)
+    timing = scratch / "timing.json"
+    out["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
+    out["autograded"] = autograded.read_text()
+    out["status"], out["reason"] = _diagnose(out["autograded"])
+    if template.get("feedback"):
+        begin = time.perf_counter()
+        out["feedback"] = _feedback(scratch, student, notebook, out)
+        out["timing"]["feedback"] = time.perf_counter() - begin
+    return out
+
+
+def _failure_line(log):
+    """The line of nbgrader's log that names what went wrong (not its closing NbGraderException)."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b", line)
+             and "NbGraderException" not in line]
+    return (named or lines or ["no log"])[-1][:300]
 
 
 def _read_scores(course, student, notebook):

@@ -195,3 +195,69 @@ def test_dask_scheduler_and_two_worker_processes(graded, tmp_path):
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_kernels_started_from_scratch_grade_the_same(graded, tmp_path):
+    """GradeClass.preload off: every kernel is a new Python, shut in by the same mount script as
+    the zygote's forks. Same scores (the memory cap included), and the vandal still changes nothing."""
+    students = [*SUBSET, "vandal", "hog"]
+    report = grade_class(graded["course"], students=students, db_url=f"sqlite:///{tmp_path}/gradebook.db",
+                         workers=2, progress=False, feedback=False, preload=False)
+    local = {k: v for k, v in scores_of(graded["first"]).items() if k[0] in students}
+    assert scores_of(report) == local
+    assert report["changed_files"] == []
+    assert _repo_files() == graded["repo_before"]
+
+
+@pytest.fixture(scope="module")
+def one_task(graded):
+    """The template of the test course and the honest 02 submission, for grading one task in-process."""
+    from mlpcourse.classroom import GradeClass, build_template, load_config
+
+    course = graded["course"]
+    settings = GradeClass(config=load_config(course))
+    limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
+              "memory_limit_mb": settings.memory_limit_mb, "preload": False}
+    template = build_template(course, limits)
+    payload = (course / "submitted" / "aaa_honest" / "mlp_language_model" / "02_forward_pass.ipynb").read_bytes()
+    return template, {"student": "aaa_honest", "notebook": "02_forward_pass", "payload": payload, "files": {}}
+
+
+def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
+    from mlpcourse import classroom
+
+    real, calls = classroom._autograde, []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) == 1:  # what a kernel that lost its ports to another kernel leaves in the log
+            return {"success": False, "log": "Traceback …\nzmq.error.ZMQError: Address already in use\n"
+                                             "nbgrader.converters.base.NbGraderException: Please see the above"}
+        return real(*args)
+
+    monkeypatch.setattr(classroom, "_autograde", flaky)
+    template, task = one_task
+    result = classroom.grade_task(template, task)
+    assert len(calls) == 2
+    assert result["status"] == "ok", result["reason"]
+    assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 12.0
+    assert result["nbgrader_failures"] == ["zmq.error.ZMQError: Address already in use"]
+
+
+def test_nbgrader_failing_every_time_is_reported_with_its_cause(one_task, monkeypatch):
+    from mlpcourse import classroom
+
+    calls = []
+
+    def broken(*args):
+        calls.append(1)
+        return {"success": False, "log": "ValueError: points must be a number\n"
+                                         "nbgrader.converters.base.NbGraderException: Please see the above"}
+
+    monkeypatch.setattr(classroom, "_autograde", broken)
+    template, task = one_task
+    result = classroom.grade_task(template, task)
+    assert len(calls) == classroom.ATTEMPTS == 2
+    assert result["status"] == "error"
+    assert result["reason"] == "nbgrader could not grade this notebook: ValueError: points must be a number"
+    assert all(g["auto_score"] in (0.0, None) for g in result["grades"].values())
