@@ -59,7 +59,6 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.GenerateFeedback.exporter_class = "mlpcourse.grading.FeedbackExporter"  # nbconvert's, templates compiled once
 
 # Grading a class (python -m mlpcourse grade): isolation and limits per (student, notebook).
 c.GradeClass.cell_timeout = 60          # seconds per cell

@@ -8,9 +8,7 @@ import re
 import time
 from queue import Empty
 
-import jinja2
 from jupyter_client.asynchronous import AsyncKernelClient
-from nbconvert.exporters import HTMLExporter
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
@@ -91,9 +89,9 @@ def error_output(ename, evalue):
 
 
 class ReadyClient(AsyncKernelClient):
-    """jupyter_client's kernel client, without the 0.2 s it waits for IOPub to fall silent once the
-    kernel is ready: nbclient files each output under the request it answers, so nothing is mixed
-    up, and 0.2 s is as long as a small notebook's cells take."""
+    """jupyter_client's kernel client, minus the 0.2 s it waits for IOPub to fall silent once the
+    kernel is ready (the rest of its wait_for_ready, kept: kernel_info reply, IOPub connected).
+    nbclient files each output under the request it answers, so a late status message is ignored."""
 
     async def _async_wait_for_ready(self, timeout=None):
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
@@ -185,33 +183,6 @@ class StripHiddenTests(NbGraderPreprocessor):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
         return cell, resources
-
-
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Jinja's compiled templates, kept in memory for the life of the process (keyed by their source)."""
-
-    def __init__(self):
-        self._code = {}
-
-    def load_bytecode(self, bucket):
-        if bucket.key in self._code:
-            bucket.bytecode_from_string(self._code[bucket.key])
-
-    def dump_bytecode(self, bucket):
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-_TEMPLATES = _CompiledTemplates()
-
-
-class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTMLExporter (nbgrader's feedback template), compiling its templates once per
-    process instead of once per page: a grading worker makes hundreds of pages."""
-
-    def _create_environment(self):
-        environment = super()._create_environment()
-        environment.bytecode_cache = _TEMPLATES
-        return environment
 
 
 # --- sanitizing: duplicated grade_ids ------------------------------------------------------
