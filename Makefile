@@ -4,26 +4,29 @@ PYTHON     ?= python3
 PY         := $(VENV)/bin/python
 # Where names.txt comes from: $MAKEMORE_NAMES, else a copy beside the repository, else the upstream download.
 NAMES_SRC  ?= $(firstword $(MAKEMORE_NAMES) $(wildcard ../shared/data/names.txt))
-ASSIGNMENT := mlp_language_model
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export OMP_NUM_THREADS ?= 1
 # Stored outputs are compared bit for bit (nbval): pin the CPU code paths of PyTorch's kernels
-# and of MKL's matrix products, so that an AVX-512 machine computes what an AVX2 machine does.
+# and of MKL's matrix products (the same values as mlpcourse.notebooks.NUMERIC_PINS).
 export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_CBWR ?= AVX2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test install data release lectures check nbval clean
+.PHONY: all test setup install data release lectures check nbval-copies clean
 
-## all: set up, provision data, generate the release, run the notebooks headless, autograde the examples, print grades
-all: data
+## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
+all: setup
 	$(PY) -m mlpcourse all
 
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval)
-test: data
+test: setup nbval-copies
 	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  tests source/$(ASSIGNMENT)
+	  tests build/nbval
+
+## setup: the virtualenv, data/names.txt, and a gradebook that knows every section (stock nbgrader works after it)
+setup: data
+	$(PY) -m mlpcourse gradebook
 
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -36,15 +39,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: install
 	$(PY) -m mlpcourse provision $(if $(NAMES_SRC),--source $(NAMES_SRC))
 
-## release: regenerate release/ from source/ (commit the result)
-release: data
-	$(PY) -c "from mlpcourse.pipeline import forget_examples; forget_examples()"
-	nbgrader generate_assignment $(ASSIGNMENT) --force
+# nbval runs copies of the section folders, so that what a notebook writes (07's best_model.pt)
+# never lands in source/ (nbgrader would hand it out with the release)
+nbval-copies:
+	rm -rf build/nbval && mkdir -p build/nbval
+	for s in source/[0-9][0-9]_*/; do n=$$(basename $$s); mkdir -p build/nbval/$$n && cp $$s/$$n.ipynb $$s/makemore.py build/nbval/$$n/ || exit 1; done
 
-## lectures: re-execute the instructor notebooks in place to refresh their stored outputs
+## release: regenerate every section's makemore.py and release/ from source/ (commit the result)
+release: data
+	$(PY) -m mlpcourse release
+
+## lectures: re-execute the instructor notebooks at full length: stored outputs and notebooks/ walk-throughs
 lectures: data
-	for nb in source/$(ASSIGNMENT)/[0-9][0-9]_*.ipynb; do \
-	  $(PY) -c "import sys; from mlpcourse.notebooks import execute; execute(sys.argv[1])" $$nb || exit 1; done
+	$(PY) -m mlpcourse lectures
 
 ## check NB=03_training: grade one notebook's catalogue of answers in a scratch course
 check: data

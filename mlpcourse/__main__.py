@@ -1,4 +1,4 @@
-"""python -m mlpcourse COMMAND: provision | check | grade | benchmark | all (see the README)."""
+"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | check | grade | benchmark | all (see the README)."""
 import sys
 
 
@@ -13,6 +13,14 @@ def main(argv=None):
         from .classroom import main as run
     elif command == "benchmark":
         from .benchmark import main as run
+    elif command == "release":
+        from .assignments import release_main as run
+    elif command == "gradebook":
+        from .assignments import gradebook_main as run
+    elif command == "lectures":
+        from .lectures import main as run
+    elif command == "library":
+        from .library import main as run
     elif command == "all":
         from .pipeline import main as run
     else:

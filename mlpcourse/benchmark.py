@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -24,19 +23,19 @@ from pathlib import Path
 import nbformat
 
 from .answers import catalogue
-from .check import COURSE_ROOT, nbgrader
+from .check import scratch_course
 from .classroom import grade_class
-from .submissions import (ASSIGNMENT, answered, reference_answers, reference_files, with_change,
-                          write_submission)
+from .course import COURSE_ROOT, release_notebook, sections, source_notebook
+from .submissions import answered, reference_answers, reference_files, with_change, write_submission
 
 
 def make_class(course, n, seed=0):
     """Write n synthetic submissions into course/submitted; return {student: kind}."""
     rng = random.Random(seed)
     cat = catalogue()
-    names = sorted(p.stem for p in (course / "source" / ASSIGNMENT).glob("*.ipynb"))
-    src = {m: nbformat.read(course / "source" / ASSIGNMENT / f"{m}.ipynb", as_version=4) for m in names}
-    rel = {m: nbformat.read(course / "release" / ASSIGNMENT / f"{m}.ipynb", as_version=4) for m in names}
+    names = sections(course)
+    src = {m: nbformat.read(source_notebook(m, course), as_version=4) for m in names}
+    rel = {m: nbformat.read(release_notebook(m, course), as_version=4) for m in names}
     kinds = {}
     for i in range(n):
         kind = ["perfect"] * 5 + ["partly_wrong"] * 3 + ["broken", "untouched"]
@@ -55,9 +54,9 @@ def make_class(course, n, seed=0):
                          and c.cell_type == "code")
             first.source = "import os\nos._exit(1)\n" + first.source
         handed_in = reference_files(names) if kind in ("perfect", "partly_wrong") else None
-        folder = write_submission(course, student, nbs, files=handed_in)
+        folders = write_submission(course, student, nbs, files=handed_in)
         if kind == "broken":
-            (folder / f"{names[0]}.ipynb").write_text('{"cells": [')
+            (folders[0] / f"{names[0]}.ipynb").write_text('{"cells": [')
         kinds[student] = kind
     return kinds
 
@@ -97,11 +96,7 @@ def main(argv=None):
     start = time.perf_counter()
     out = {}
     with tempfile.TemporaryDirectory(prefix="mlpcourse-bench-") as tmp:
-        course = Path(tmp) / "course"
-        (course / "source").mkdir(parents=True)
-        shutil.copytree(COURSE_ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-        shutil.copy(COURSE_ROOT / "nbgrader_config.py", course)
-        nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+        course = scratch_course(sections(), Path(tmp) / "course")
         make_class(course, args.students)
         subset = sorted(p.name for p in (course / "submitted").iterdir())[: args.speedup_students]
         for workers in (1, 2):

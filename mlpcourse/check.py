@@ -20,10 +20,10 @@ from pathlib import Path
 import nbformat
 
 from . import answers as catalogue_mod
-from .submissions import (ASSIGNMENT, answered, graded_cells, reference_answers, reference_files,
-                          with_change, write_submission)
-
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+from .assignments import generate
+from .course import COURSE_ROOT, graded_cells, release_notebook, source_notebook
+from .runtime import verify
+from .submissions import answered, reference_answers, reference_files, with_change, write_submission
 
 
 def nbgrader(course, *args, timeout=3600):
@@ -38,30 +38,41 @@ def nbgrader(course, *args, timeout=3600):
     return proc
 
 
+def copy_section(name, dest_root, course_root=COURSE_ROOT):
+    """Copy source/<name>/ (the notebook and its makemore.py, nothing a run left there) into dest_root/source/."""
+    src = Path(course_root) / "source" / name
+    dest = Path(dest_root) / "source" / name
+    dest.mkdir(parents=True, exist_ok=True)
+    for fname in (f"{name}.ipynb", "makemore.py"):
+        shutil.copy(src / fname, dest)
+    return dest
+
+
 def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
-    """A scratch course directory holding only the given source notebooks, release generated."""
+    """A scratch course directory holding only the given sections, their release generated."""
     root = Path(root or tempfile.mkdtemp(prefix="mlpcourse-"))
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(course_root) / "nbgrader_config.py", root)
-    src = root / "source" / ASSIGNMENT
-    src.mkdir(parents=True, exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)  # where the notebooks look for names.txt (here and above)
+    shutil.copy(verify(Path(course_root) / "data" / "names.txt"), root / "data" / "names.txt")
     for name in notebooks:
-        shutil.copy(Path(course_root) / "source" / ASSIGNMENT / f"{name}.ipynb", src)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+        copy_section(name, root, course_root)
+    generate(root, notebooks)
     return root
 
 
-def scores(course):
-    """{student: {notebook: {grade_id: score}}} of every autograded cell in the course gradebook."""
+def scores(course, assignments):
+    """{student: {notebook: {grade_id: (score, max)}}} of every autograded cell in the course gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        for sub in gb.assignment_submissions(ASSIGNMENT):
-            out[sub.student.id] = {
-                nb.name: {g.name: (g.score, g.max_score) for g in nb.grades if g.auto_score is not None
-                          or g.cell_type == "code"}
-                for nb in sub.notebooks}
+        for assignment in assignments:
+            for sub in gb.assignment_submissions(assignment):
+                out.setdefault(sub.student.id, {}).update({
+                    nb.name: {g.name: (g.score, g.max_score) for g in nb.grades if g.auto_score is not None
+                              or g.cell_type == "code"}
+                    for nb in sub.notebooks})
     return out
 
 
@@ -78,8 +89,8 @@ def check_notebook(name, workdir=None):
     """Grade the reference, the release and every catalogued answer of one notebook."""
     mistakes, alternatives = catalogue_mod.catalogue().get(name, ([], []))
     course = scratch_course([name], workdir)
-    source_nb = nbformat.read(COURSE_ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
-    release_nb = nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+    source_nb = nbformat.read(source_notebook(name), as_version=4)
+    release_nb = nbformat.read(release_notebook(name, course), as_version=4)
     points = graded_cells(source_nb)
     expect = {"reference": set(), "untouched": set(points)}
     files = reference_files([name])
@@ -94,13 +105,13 @@ def check_notebook(name, workdir=None):
             raise ValueError(f"{name}: {change.why}: no test cell {sorted(unknown)}")
         nb = with_change(release_nb, source_nb, change) if change.cell else answered(
             release_nb, reference_answers(source_nb))
-        write_submission(course, student, {name: nb}, {**files, **dict(change.files)})
+        write_submission(course, student, {name: nb}, {name: {**files.get(name, {}), **dict(change.files)}})
         expect[student] = set(change.loses)
         labels[student] = change.why
     start = time.perf_counter()
-    nbgrader(course, "autograde", ASSIGNMENT, "--force")
+    nbgrader(course, "autograde", name, "--force")
     report = Report(name, seconds=time.perf_counter() - start, submissions=len(expect))
-    got = scores(course)
+    got = scores(course, [name])
     for student, should_lose in expect.items():
         cells = got.get(student, {}).get(name)
         if cells is None:

@@ -1,13 +1,15 @@
 """Grade a whole class: every submission under submitted/, each notebook isolated, in parallel.
 
-    python -m mlpcourse grade [--scheduler tcp://HOST:8786] [--workers N] [--student ID …]
+    python -m mlpcourse grade [--assignment 03_training …] [--scheduler tcp://HOST:8786] [--workers N] [--student ID …]
+
+Every section is its own nbgrader assignment: submitted/<student>/<section>/<section>.ipynb.
 
 nbgrader does the grading (``nbgrader autograde`` with the course's config: OverwriteCells,
 checksums, SafeExecute); this adds what it lacks for a class:
 
-- isolation: each (student, notebook) is graded by its own ``nbgrader autograde`` in a scratch
-  course (a copy of the gradebook template, the config, a verified copy of the data), as an
-  unprivileged user when run as root, under a memory cap and a wall-time limit;
+- isolation: each (student, section) is graded by its own ``nbgrader autograde`` in a scratch
+  course (a copy of the gradebook template, the config, the section's makemore.py, a verified
+  copy of the data), its kernel shut in a mount namespace, under a memory cap and a wall-time limit;
 - nothing lost: a timeout, a dead kernel, an invalid or missing notebook fails only that
   notebook, with a reason a student can read; every other notebook is graded in full;
 - parallelism on Dask distributed: a LocalCluster (one worker per core) by default, or any
@@ -25,9 +27,7 @@ import json
 import csv
 import os
 import re
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,14 +38,14 @@ from pathlib import Path
 import nbformat
 from traitlets import Bool, Dict, Integer, Unicode
 from traitlets.config import Configurable
-from traitlets.config.loader import PyFileConfigLoader
 
-from .check import COURSE_ROOT, nbgrader, scratch_course
+from .assignments import generate
+from .check import scratch_course
+from .course import COURSE_ROOT, LIBRARY, graded_cells, load_config, nbgrader_meta, sections
 from .data import NAMES_SHA256, names_path, sha256
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
 from .notebooks import NUMERIC_PINS, environ
 from .zygote import _MOUNTS
-from .submissions import ASSIGNMENT
 
 
 
@@ -65,22 +65,7 @@ class GradeClass(Configurable):
                               "any other file is ignored and reported.").tag(config=True)
 
 
-def load_config(course_root=COURSE_ROOT):
-    """The course's nbgrader_config.py as a traitlets Config (Section 01)."""
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
-
-
 # --- the worker side: one (student, notebook), fully isolated -------------------------------
-
-def _limits(memory_mb):
-    def apply():
-        os.setsid()
-        if memory_mb:
-            cap = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
-
 
 # The same mounts as a zygote's fork (mlpcourse.zygote), then the kernel command in that folder.
 _SANDBOX = 'here="$PWD"\n' + _MOUNTS + 'cd "$here"\nexec "$@"\n'
@@ -182,7 +167,7 @@ def _kernelspec(scratch, template):
 GRADING_KERNEL = "mlpcourse-graded"
 
 
-def _autograde(scratch, student, template):
+def _autograde(scratch, student, notebook, template):
     """nbgrader's autograde of one student in a scratch course, in this process (kernels shut in)."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -197,7 +182,7 @@ def _autograde(scratch, student, template):
     with environ(JUPYTER_PATH=_kernelspec(scratch, template), JUPYTER_RUNTIME_DIR=scratch / "home" / "runtime",
                  MLPCOURSE_TIMING_FILE=scratch / "timing.json"):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        return api.autograde(ASSIGNMENT, student, force=True, create=True)
+        return api.autograde(notebook, student, force=True, create=True)
 
 
 def _grading_base():
@@ -241,7 +226,7 @@ def _feedback(scratch, student, notebook, result):
 
     if result["reason"]:  # the same comments as record() writes into the class gradebook
         with Gradebook(f"sqlite:///{scratch}/gradebook.db") as gb:
-            nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+            nb = gb.find_submission_notebook(notebook, notebook, student)
             for comment in nb.comments:
                 comment.auto_comment = _comment(comment.auto_comment, result["reason"])
             gb.db.commit()
@@ -249,8 +234,8 @@ def _feedback(scratch, student, notebook, result):
     config.CourseDirectory.root = str(scratch)
     config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    outcome = api.generate_feedback(ASSIGNMENT, student, force=True)
-    html = scratch / "feedback" / student / ASSIGNMENT / f"{notebook}.html"
+    outcome = api.generate_feedback(notebook, student, force=True)
+    html = scratch / "feedback" / student / notebook / f"{notebook}.html"
     if not outcome.get("success") or not html.exists():
         return None
     return html.read_text()
@@ -285,8 +270,8 @@ def grade_task(template, task):
         for _attempt in range(ATTEMPTS):
             scratch = _scratch(base, task, template)
             try:
-                outcome = _autograde(scratch, student, template)
-                autograded = scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+                outcome = _autograde(scratch, student, notebook, template)
+                autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
                 if outcome.get("success") and autograded.exists():
                     result.update(_graded(scratch, student, notebook, autograded, template))
                     return result
@@ -318,7 +303,10 @@ def _scratch(base, task, template):
     data.chmod(0o444)
     for sub in ("home", "home/runtime"):
         (scratch / sub).mkdir()
-    sub = scratch / "submitted" / student / ASSIGNMENT
+    source = scratch / "source" / notebook  # nbgrader copies its makemore.py over the student's
+    source.mkdir(parents=True)
+    (source / LIBRARY).write_bytes(template["libraries"][notebook])
+    sub = scratch / "submitted" / student / notebook
     sub.mkdir(parents=True)
     (sub / f"{notebook}.ipynb").write_bytes(task["payload"])
     for fname, content in task.get("files", {}).items():
@@ -354,7 +342,7 @@ def _read_scores(course, student, notebook):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+        nb = gb.find_submission_notebook(notebook, notebook, student)
         grades = {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
                            "needs_manual_grade": bool(g.needs_manual_grade)} for g in nb.grades}
         comments = {c.name: c.auto_comment for c in nb.comments}
@@ -363,18 +351,17 @@ def _read_scores(course, student, notebook):
 
 # --- the driver: one writer -----------------------------------------------------------------
 
-def build_template(course_root, limits):
-    """What every worker needs, as bytes: config, gradebook of the assignment, verified data."""
-    from .submissions import graded_cells, nbgrader_meta
-
-    source = Path(course_root) / "source" / ASSIGNMENT
-    names = sorted(p.stem for p in source.glob("*.ipynb"))
+def build_template(course_root, limits, notebooks=None):
+    """What every worker needs, as bytes: config, gradebook of the sections, each section's
+    makemore.py, verified data."""
+    course_root = Path(course_root)
+    names = list(notebooks or sections(course_root))
     with tempfile.TemporaryDirectory() as tmp:
         scratch = scratch_course(names, Path(tmp) / "course", course_root)
         gradebook = (scratch / "gradebook.db").read_bytes()
     cells = {}
     for name in names:
-        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(course_root / "source" / name / f"{name}.ipynb", as_version=4)
         tests = graded_cells(nb)
         cells[name] = {nbgrader_meta(c)["grade_id"]: ("test" if nbgrader_meta(c)["grade_id"] in tests else "manual",
                                                        float(nbgrader_meta(c).get("points", 0)))
@@ -382,14 +369,24 @@ def build_template(course_root, limits):
     path = names_path()
     if sha256(path) != NAMES_SHA256:
         raise RuntimeError(f"{path} does not match its checksum")
-    return {"config": (Path(course_root) / "nbgrader_config.py").read_bytes(), "gradebook": gradebook,
+    return {"config": (course_root / "nbgrader_config.py").read_bytes(), "gradebook": gradebook,
+            "libraries": {n: (course_root / "source" / n / LIBRARY).read_bytes() for n in names},
             "names": path.read_bytes(), "notebooks": names, "cells": cells, "limits": limits,
-            "readonly": [str(Path(course_root).resolve())]}
+            "readonly": [str(course_root.resolve())]}
+
+
+def submitted_sections(course_root, students=None):
+    """The sections that at least one (selected) student has a folder for under submitted/."""
+    known = set(sections(course_root))
+    found = {p.name for p in (Path(course_root) / "submitted").glob("*/*")
+             if p.is_dir() and p.name in known and (not students or p.parent.name in students)}
+    return sorted(found)
 
 
 def collect_tasks(course_root, notebooks, students=None, handed_in=None):
-    """One task per (student, notebook) found under submitted/; missing notebooks included.
-    `handed_in` ({notebook: [file names]}) are files that go with a notebook; others are extras."""
+    """One task per (student, section) found under submitted/<student>/<section>/<section>.ipynb;
+    a section a student has no notebook for is a task too (graded 0, 'not submitted').
+    `handed_in` ({section: [file names]}) are files that go with a notebook; others are extras."""
     handed_in = handed_in or {}
     tasks = []
     root = Path(course_root) / "submitted"
@@ -397,12 +394,11 @@ def collect_tasks(course_root, notebooks, students=None, handed_in=None):
         student = folder.name
         if students and student not in students:
             continue
-        sub = folder / ASSIGNMENT
-        expected = {f"{n}.ipynb" for n in notebooks} | {"timestamp.txt"}
-        expected |= {f for n in notebooks for f in handed_in.get(n, [])}
-        extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
-        stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
         for name in notebooks:
+            sub = folder / name
+            expected = {f"{name}.ipynb", "timestamp.txt", *handed_in.get(name, [])}
+            extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
+            stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
             path = sub / f"{name}.ipynb"
             files = {f: (sub / f).read_bytes() for f in handed_in.get(name, []) if (sub / f).is_file()}
             tasks.append({"student": student, "notebook": name, "timestamp": stamp, "extra_files": extra,
@@ -419,9 +415,10 @@ def course_fingerprint(course_root):
     return {str(p.relative_to(root)): sha256(p) for p in paths if p.exists()}
 
 
-def ensure_assignment(course_root, db_url, template=None):
-    """Make sure the gradebook knows the assignment (generate_assignment writes it if not).
-    A SQLite gradebook that does not exist yet is the template's gradebook, copied."""
+def ensure_assignments(course_root, db_url, notebooks, template=None):
+    """Make sure the gradebook knows every section graded (generate_assignment writes the missing
+    ones, into a scratch release folder). A SQLite gradebook that does not exist yet is the
+    template's gradebook, copied."""
     from nbgrader.api import Gradebook, MissingEntry
 
     if template is not None and db_url.startswith("sqlite:///"):
@@ -430,13 +427,18 @@ def ensure_assignment(course_root, db_url, template=None):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(template["gradebook"])
             return
+    missing = []
     with Gradebook(db_url) as gb:
-        try:
-            if gb.find_assignment(ASSIGNMENT).notebooks:
-                return
-        except MissingEntry:
-            pass
-    nbgrader(course_root, "generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}")
+        for name in notebooks:
+            try:
+                if gb.find_assignment(name).notebooks:
+                    continue
+            except MissingEntry:
+                pass
+            missing.append(name)
+    if missing:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(course_root, missing, release_dir=tmp, db_url=db_url)
 
 
 def record(gb, result, course_root, feedback=False):
@@ -450,8 +452,8 @@ def record(gb, result, course_root, feedback=False):
     except MissingEntry:
         gb.add_student(student)
     kwargs = {"timestamp": result.get("timestamp")} if result.get("timestamp") else {}
-    gb.update_or_create_submission(ASSIGNMENT, student, **kwargs)
-    nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+    gb.update_or_create_submission(notebook, student, **kwargs)
+    nb = gb.find_submission_notebook(notebook, notebook, student)
     for grade in nb.grades:
         got = result["grades"].get(grade.name, {})
         grade.auto_score = got.get("auto_score")
@@ -462,9 +464,9 @@ def record(gb, result, course_root, feedback=False):
         comment.auto_comment = _comment(result.get("comments", {}).get(comment.name), result["reason"])
     gb.db.commit()
     root = Path(course_root)
-    outputs = [(root / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb", result.get("autograded"))]
+    outputs = [(root / "autograded" / student / notebook / f"{notebook}.ipynb", result.get("autograded"))]
     if feedback:
-        outputs.append((root / "feedback" / student / ASSIGNMENT / f"{notebook}.html", result.get("feedback")))
+        outputs.append((root / "feedback" / student / notebook / f"{notebook}.html", result.get("feedback")))
     for target, text in outputs:
         if text:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -491,8 +493,9 @@ def _client(scheduler, workers):
 
 
 def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=None, db_url=None,
-                feedback=True, progress=True, out=sys.stdout, preload=None):
-    """Grade every submission of the class; return {"results": [...], "seconds": …, "fingerprint_ok": …}."""
+                feedback=True, progress=True, out=sys.stdout, preload=None, assignments=None):
+    """Grade every submission of the class (of `assignments`, default: every section somebody
+    submitted); return {"results": [...], "seconds": …, "changed_files": …}."""
     from dask.distributed import as_completed
     from nbgrader.api import Gradebook
     from tqdm import tqdm
@@ -509,7 +512,8 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     _venv_on_path()
     phases = {}
     with ThreadPoolExecutor(1) as setup:  # the template (an nbgrader subprocess) is built while the cluster starts
-        pending = setup.submit(build_template, course_root, limits)
+        notebooks = list(assignments or submitted_sections(course_root, students) or sections(course_root))
+        pending = setup.submit(build_template, course_root, limits, notebooks)
         client, cluster = _client(scheduler or settings.scheduler,
                                   workers if workers is not None else settings.workers)
         phases["cluster_started"] = time.perf_counter() - t0
@@ -534,7 +538,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         # the later sections train longest: grade them first, so that the last tasks are short ones
         rank = {name: i for i, name in enumerate(template["notebooks"])}
         tasks.sort(key=lambda t: (-rank[t["notebook"]], t["student"]))
-        ensure_assignment(course_root, db_url, template)
+        ensure_assignments(course_root, db_url, template["notebooks"], template)
         shared = client.scatter(template, broadcast=True)
         futures = [client.submit(grade_task, shared, t, pure=False, key=f"grade-{t['student']}-{t['notebook']}-{i}")
                    for i, t in enumerate(tasks)]
@@ -573,17 +577,16 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
 
 
 def _write_reasons(course_root, results):
-    by_student = {}
+    """feedback/<student>/<section>/grading_report.txt for every notebook that failed or came with
+    files that are not part of the assignment."""
     for r in results:
-        if r["status"] != "ok" or r.get("extra_files"):
-            by_student.setdefault(r["student"], []).append(r)
-    for student, rows in by_student.items():
-        folder = Path(course_root) / "feedback" / student / ASSIGNMENT
+        if r["status"] == "ok" and not r.get("extra_files"):
+            continue
+        folder = Path(course_root) / "feedback" / r["student"] / r["notebook"]
         folder.mkdir(parents=True, exist_ok=True)
-        lines = [f"{r['notebook']}: {r['reason']}" for r in rows if r["status"] != "ok"]
-        extra = sorted({f for r in rows for f in r.get("extra_files", [])})
-        if extra:
-            lines.append(f"ignored files that are not part of the assignment: {', '.join(extra)}")
+        lines = [f"{r['notebook']}: {r['reason']}"] if r["status"] != "ok" else []
+        if r.get("extra_files"):
+            lines.append(f"ignored files that are not part of the assignment: {', '.join(r['extra_files'])}")
         (folder / "grading_report.txt").write_text("\n".join(lines) + "\n")
 
 
@@ -594,17 +597,19 @@ def scores_of(report):
 
 
 def export_csv(report, path):
-    """One row per (student, notebook): points, maximum, status and reason."""
+    """One row per (student, section): automatic points and their maximum, the maximum of the
+    written answers (graded by hand later, in formgrader), status and reason."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "notebook", "auto_score", "auto_max", "status", "reason"])
+        w.writerow(["student", "notebook", "auto_score", "auto_max", "written_max", "status", "reason"])
         for r in report["results"]:
-            auto_max = sum(g["max_score"] for gid, g in r["grades"].items() if g["auto_score"] is not None
-                           or r["status"] != "ok")
-            w.writerow([r["student"], r["notebook"], sum((g["auto_score"] or 0) for g in r["grades"].values()),
-                        auto_max, r["status"], r["reason"]])
+            tests = [g for g in r["grades"].values() if g["auto_score"] is not None]
+            written = [g for g in r["grades"].values() if g["auto_score"] is None]
+            w.writerow([r["student"], r["notebook"], sum(g["auto_score"] for g in tests),
+                        sum(g["max_score"] for g in tests), sum(g["max_score"] for g in written),
+                        r["status"], r["reason"]])
     return path
 
 
@@ -635,10 +640,13 @@ def main(argv=None):
     parser.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
     parser.add_argument("--workers", type=int, help="local workers (default: one per core)")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    parser.add_argument("--assignment", action="append",
+                        help="grade only this section, e.g. 03_training (repeatable; default: every section submitted)")
     parser.add_argument("--db-url", help="gradebook URL (default: CourseDirectory.db_url)")
     parser.add_argument("--csv", default=str(COURSE_ROOT / "build" / "grades.csv"), help="where to export grades")
     args = parser.parse_args(argv)
-    report = grade_class(COURSE_ROOT, args.student, args.scheduler, args.workers, args.db_url)
+    report = grade_class(COURSE_ROOT, args.student, args.scheduler, args.workers, args.db_url,
+                         assignments=args.assignment)
     export_csv(report, args.csv)
     print_report(report)
     print(f"grades: {args.csv}; feedback: feedback/")

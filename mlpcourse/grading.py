@@ -16,6 +16,8 @@ from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from papermill.translators import translate_parameters
 from traitlets import Bool, Dict, Integer
 
+from .course import is_test_cell
+
 
 PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked knobs cell
 
@@ -72,15 +74,11 @@ class InjectParameters(NbGraderPreprocessor):
 KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
 NOT_RUN = "NotRun"
-_RESTORE = ("import sys as _mlpcourse_sys\n"
-            "_mlpcourse_sys.modules['mlpcourse.checks']._restore()\n"
-            "del _mlpcourse_sys")
-
-
-def is_test_cell(cell):
-    """True for an autograded test cell: graded, not an answer (Section 01)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+# before each test cell: put back what an answer replaced (the section's makemore.py, imported by
+# the locked first cell, captured the originals before any answer ran)
+_RESTORE = ("import sys as _grader_sys\n"
+            "_grader_sys.modules['makemore']._restore() if 'makemore' in _grader_sys.modules else None\n"
+            "del _grader_sys")
 
 
 def error_output(ename, evalue):

@@ -1,23 +1,26 @@
-"""The main job: data, release, headless instructor runs, example submissions, grades.
+"""The main job: data, release, headless runs, example submissions graded as a class, grades.
 
-    python -m mlpcourse all [--source PATH] [--quick]
+    python -m mlpcourse all [--source PATH]
 
 1. provision data/names.txt (checksum-verified);
-2. ``nbgrader generate_assignment`` → release/;
-3. run every instructor notebook headless (papermill, fresh kernel) and write the lecture
-   walk-throughs to notebooks/ (outputs kept; solution markers, hidden tests and nbgrader
-   metadata removed); ``--quick`` uses the grading knobs instead of the full-length runs;
+2. generate every section's assignment with nbgrader into build/release/ (the gradebook learns
+   every section) and check that the committed release/ is what nbgrader makes now;
+3. run every instructor notebook headless (papermill, fresh kernel, in a copy of its section
+   folder) with the grading knobs, into build/executed/;
 4. build the example submissions in submitted/: ``reference`` (the model answers),
-   ``untouched`` (the release as handed out) and ``partly_wrong`` (the first catalogued
-   mistake of every notebook);
+   ``untouched`` (the release as handed out) and ``partly_wrong`` (the first catalogued mistake
+   of every section);
 5. grade them as a class (``python -m mlpcourse grade``: nbgrader's autograde of each notebook,
-   isolated, on Dask), generate feedback, ``nbgrader export`` (build/grades.csv);
-6. print the grade table per student and notebook.
+   isolated, on Dask), with feedback, and ``nbgrader export`` (build/grades.csv);
+6. print the grade table per student and section.
+
+Nothing tracked by git is written. The full-length lecture runs (and the walk-throughs in
+notebooks/) are ``make lectures``.
 """
 from __future__ import annotations
 
 import argparse
-import re
+import filecmp
 import shutil
 import sys
 import time
@@ -26,54 +29,47 @@ from pathlib import Path
 import nbformat
 
 from . import answers
-from .check import COURSE_ROOT, nbgrader
+from .assignments import generate
+from .check import copy_section, nbgrader
+from .course import COURSE_ROOT, graded_cells, release_notebook, sections, source_notebook
 from .data import DataError, provision
-from .notebooks import execute, tidy
-from .submissions import (ASSIGNMENT, answered, graded_cells, nbgrader_meta, reference_answers,
-                          reference_files, with_change, write_submission)
+from .notebooks import execute
+from .submissions import answered, reference_answers, reference_files, with_change, write_submission
 
-SOURCE = COURSE_ROOT / "source" / ASSIGNMENT
-RELEASE = COURSE_ROOT / "release" / ASSIGNMENT
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
-_SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
-
-
-def section_names():
-    """The section notebooks of the assignment, in order (every section)."""
-    return sorted(p.stem for p in SOURCE.glob("[0-9][0-9]_*.ipynb"))
-
-
-def walkthrough(executed_nb):
-    """An executed instructor notebook as a read-along lecture: no hidden tests, no nbgrader metadata."""
-    nb = nbformat.reads(nbformat.writes(executed_nb), as_version=4)
-    for cell in nb.cells:
-        cell.source = _SOLUTION_MARK.sub("", _HIDDEN.sub("", cell.source)).rstrip("\n")
-        cell.metadata.pop("nbgrader", None)
-        if "tags" in cell.metadata and cell.metadata["tags"] != ["parameters"]:
-            cell.metadata.pop("tags")
-    return tidy(nb)
+BUILD = COURSE_ROOT / "build"
+EXAMPLE_STUDENTS = ("reference", "untouched", "partly_wrong")
 
 
 def grading_knobs():
     """{notebook: knobs} that nbgrader_config.py gives InjectParameters."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from .course import load_config
 
-    loader = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT))
-    config = loader.load_config()
-    return dict(config.InjectParameters.get("parameters", {}))
+    return dict(load_config().InjectParameters.get("parameters", {}))
 
 
-def run_lectures(names, quick=False, log=print):
-    """Execute each instructor notebook headless and write its walk-through to notebooks/."""
-    knobs = grading_knobs() if quick else {}
-    out_dir = COURSE_ROOT / "build" / "executed"
+def stale_release(names, built=BUILD / "release"):
+    """Files of release/ that differ from what nbgrader generated into `built` (or are missing)."""
+    stale = []
+    for name in names:
+        new, old = built / name, COURSE_ROOT / "release" / name
+        files = {p.relative_to(new) for p in new.rglob("*") if p.is_file()} | \
+                {p.relative_to(old) for p in old.rglob("*") if p.is_file()}
+        stale += [str(Path("release") / name / f) for f in sorted(files)
+                  if not (new / f).is_file() or not (old / f).is_file() or not filecmp.cmp(new / f, old / f, shallow=False)]
+    return stale
+
+
+def run_headless(names, knobs, log=print):
+    """Execute each instructor notebook from a fresh kernel in a copy of its section folder
+    (build/run/<section>/, so nothing it writes lands in source/); return {name: seconds}."""
     times = {}
     for name in names:
+        folder = copy_section(name, BUILD / "run")
         start = time.perf_counter()
-        out = execute(SOURCE / f"{name}.ipynb", out_dir / f"{name}.ipynb", parameters=knobs.get(name) or None)
+        execute(folder / f"{name}.ipynb", BUILD / "executed" / f"{name}.ipynb", parameters=knobs.get(name) or None,
+                cwd=folder)
         times[name] = time.perf_counter() - start
-        nbformat.write(walkthrough(nbformat.read(out, as_version=4)), COURSE_ROOT / "notebooks" / f"{name}.ipynb")
-        log(f"  {name:28s} ran in {times[name]:6.1f} s")
+        log(f"      {name:28s} {times[name]:6.1f} s")
     return times
 
 
@@ -83,12 +79,11 @@ def example_submissions(names):
     shutil.rmtree(COURSE_ROOT / "submitted", ignore_errors=True)
     subs = {student: {} for student in EXAMPLE_STUDENTS}
     for name in names:
-        src = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
-        rel = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
+        src = nbformat.read(source_notebook(name), as_version=4)
+        rel = nbformat.read(release_notebook(name), as_version=4)
         subs["reference"][name] = answered(rel, reference_answers(src))
         subs["untouched"][name] = rel
-        mistakes = catalogue.get(name, ([], []))[0]
-        mistakes = [m for m in mistakes if m.cell]
+        mistakes = [m for m in catalogue.get(name, ([], []))[0] if m.cell]
         subs["partly_wrong"][name] = (with_change(rel, src, mistakes[0]) if mistakes
                                       else answered(rel, reference_answers(src)))
     files = reference_files(names)
@@ -97,11 +92,8 @@ def example_submissions(names):
     return list(subs)
 
 
-EXAMPLE_STUDENTS = ("reference", "untouched", "partly_wrong")
-
-
 def forget_examples():
-    """Remove the example students (only them) from the gradebook, so the release can be regenerated."""
+    """Remove the example students (only them) from the gradebook, so that grading starts afresh."""
     from nbgrader.api import Gradebook, MissingEntry
 
     if not (COURSE_ROOT / "gradebook.db").exists():
@@ -115,20 +107,20 @@ def forget_examples():
 
 
 def grade_table(names, students):
-    """Rows (student, notebook, score, max) of automatic points from the gradebook, plus totals."""
-    from nbgrader.api import Gradebook
+    """Rows (student, section, score, max) of automatic points from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
 
+    auto_max = {name: sum(graded_cells(nbformat.read(source_notebook(name), as_version=4)).values()) for name in names}
     rows = []
-    auto_max = {}
-    for name in names:
-        auto_max[name] = sum(graded_cells(nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)).values())
     with Gradebook(f"sqlite:///{COURSE_ROOT}/gradebook.db") as gb:
         for student in students:
-            sub = gb.find_submission(ASSIGNMENT, student)
-            for nb in sub.notebooks:
-                if nb.name in auto_max:
-                    auto = sum(g.score for g in nb.grades if g.cell_type == "code")
-                    rows.append((student, nb.name, auto, auto_max[nb.name], nb.needs_manual_grade))
+            for name in names:
+                try:
+                    nb = gb.find_submission_notebook(name, name, student)
+                except MissingEntry:
+                    continue
+                auto = sum(g.score for g in nb.grades if g.cell_type == "code")
+                rows.append((student, name, auto, auto_max[name]))
     return rows
 
 
@@ -136,14 +128,14 @@ def print_table(rows, names, out=sys.stdout):
     students = list(dict.fromkeys(r[0] for r in rows))
     cell = {(r[0], r[1]): r for r in rows}
     width = max(len(n) for n in names)
-    header = f"{'notebook':{width}s} " + " ".join(f"{s:>14s}" for s in students)
+    header = f"{'section':{width}s} " + " ".join(f"{s:>14s}" for s in students)
     print(header, file=out)
     print("-" * len(header), file=out)
     totals = {s: [0.0, 0.0] for s in students}
     for name in names:
         parts = []
         for s in students:
-            _, _, score, maximum, _ = cell[(s, name)]
+            _, _, score, maximum = cell[(s, name)]
             totals[s][0] += score
             totals[s][1] += maximum
             parts.append(f"{score:6.1f} / {maximum:5.1f}")
@@ -156,7 +148,6 @@ def print_table(rows, names, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mlpcourse all", description=__doc__.splitlines()[0])
     parser.add_argument("--source", help="a local copy of names.txt (default: $MAKEMORE_NAMES, then download)")
-    parser.add_argument("--quick", action="store_true", help="run the lecture notebooks with the grading knobs")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -165,26 +156,28 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"[1/6] data: {path} verified")
-    names = section_names()
+    names = sections()
     start = time.perf_counter()
     forget_examples()
-    nbgrader(COURSE_ROOT, "generate_assignment", ASSIGNMENT, "--force")
-    print(f"[2/6] release/ generated for {len(names)} notebooks in {time.perf_counter() - start:.1f} s")
-    print(f"[3/6] running the instructor notebooks headless ({'grading' if args.quick else 'full'} knobs):")
-    run_lectures(names, quick=args.quick)
+    shutil.rmtree(BUILD / "release", ignore_errors=True)
+    generate(COURSE_ROOT, names, release_dir=BUILD / "release")
+    stale = stale_release(names)
+    print(f"[2/6] {len(names)} sections generated by nbgrader in {time.perf_counter() - start:.1f} s; "
+          + ("release/ is up to date" if not stale else f"release/ is OUT OF DATE ({len(stale)} files): run `make release`"))
+    print("[3/6] the instructor notebooks, headless, with the grading knobs (build/executed/):")
+    run_headless(names, grading_knobs())
     students = example_submissions(names)
     print(f"[4/6] example submissions: {', '.join(students)}")
-    from .classroom import grade_class
+    from .classroom import export_csv, grade_class
 
-    shutil.rmtree(COURSE_ROOT / "autograded", ignore_errors=True)
-    (COURSE_ROOT / "autograded").mkdir()
-    (COURSE_ROOT / "autograded" / ".gitkeep").touch()
-    report = grade_class(COURSE_ROOT, students=list(students), progress=False)
-    graded = report["seconds"]
-    nbgrader(COURSE_ROOT, "export", "--to", str(COURSE_ROOT / "build" / "grades.csv"))
+    for student in students:
+        shutil.rmtree(COURSE_ROOT / "autograded" / student, ignore_errors=True)
+        shutil.rmtree(COURSE_ROOT / "feedback" / student, ignore_errors=True)
+    report = grade_class(COURSE_ROOT, students=list(students), progress=False, assignments=names)
+    export_csv(report, BUILD / "grades.csv")
     per_task = sorted(r["seconds"] for r in report["results"])
     print(f"[5/6] autograded {len(students)} submissions ({len(report['results'])} notebooks, isolated, on Dask) "
-          f"in {graded:.1f} s; one notebook takes {per_task[len(per_task) // 2]:.1f} s (median); "
+          f"in {report['seconds']:.1f} s; one notebook takes {per_task[len(per_task) // 2]:.1f} s (median); "
           f"feedback in feedback/, grades in build/grades.csv")
     for r in report["results"]:
         if r["status"] != "ok":
@@ -192,4 +185,4 @@ def main(argv=None):
     print("[6/6] grades (automatic points):\n")
     print_table(grade_table(names, students), names)
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")
-    return 0
+    return 1 if stale else 0

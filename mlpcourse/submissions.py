@@ -1,4 +1,5 @@
-"""Example submissions built from the release: the reference, an untouched copy, and variants."""
+"""Example submissions built from the release: the reference, an untouched copy, and variants.
+Each section is its own assignment: submitted/<student>/<section>/<section>.ipynb."""
 from __future__ import annotations
 
 import re
@@ -6,13 +7,9 @@ from pathlib import Path
 
 import nbformat
 
-ASSIGNMENT = "mlp_language_model"
+from .course import graded_cells, nbgrader_meta  # noqa: F401 (re-exported for the tests)
+
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
-
-
-def nbgrader_meta(cell):
-    """The nbgrader metadata of a cell ({} if none) (Section 01)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def reference_answers(source_nb):
@@ -26,15 +23,8 @@ def reference_answers(source_nb):
     return answers
 
 
-def graded_cells(nb):
-    """{grade_id: points} of the automatically graded (test) cells of a notebook."""
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
-            for c in nb.cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
-
-
 def answered(release_nb, answers):
     """A copy of a release notebook with the given answers typed into its solution cells."""
-    nb = nbformat.from_dict(release_nb)
     nb = nbformat.reads(nbformat.writes(release_nb), as_version=4)
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
@@ -51,24 +41,23 @@ def with_change(release_nb, source_nb, change):
 
 
 def write_submission(course_root, student, notebooks, files=None):
-    """Write {name: nb} as submitted/<student>/mlp_language_model/<name>.ipynb under the course,
-    with {file name: bytes} handed in next to them (None: not handed in)."""
-    folder = Path(course_root) / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write {section: nb} as submitted/<student>/<section>/<section>.ipynb under the course, with
+    {section: {file name: bytes}} handed in next to them (a missing section or None: none)."""
+    folders = []
     for name, nb in notebooks.items():
+        folder = Path(course_root) / "submitted" / student / name
+        folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / f"{name}.ipynb")
-    for name, content in (files or {}).items():
-        if content is not None:
-            (folder / name).write_bytes(content)
-    return folder
+        for fname, content in ((files or {}).get(name) or {}).items():
+            if content is not None:
+                (folder / fname).write_bytes(content)
+        folders.append(folder)
+    return folders
 
 
 def reference_files(notebooks):
-    """{file name: bytes} the reference hands in with these notebooks (see mlpcourse.answers.FILES)."""
+    """{section: {file name: bytes}} the reference hands in with these sections (mlpcourse.answers.FILES)."""
     from .answers import handed_in_files
 
-    files = {}
-    for name, paths in handed_in_files().items():
-        if name in notebooks:
-            files.update({f: Path(p).read_bytes() for f, p in paths.items()})
-    return files
+    return {name: {f: Path(p).read_bytes() for f, p in paths.items()}
+            for name, paths in handed_in_files().items() if name in notebooks}

@@ -2,7 +2,7 @@
 
 Starting a kernel and importing torch and matplotlib costs about three seconds, more than many
 notebooks spend on the student's code. Each grading worker therefore keeps one *zygote*: a
-process that imports ipykernel, torch, matplotlib and mlpcourse once, then forks a fresh
+process that imports ipykernel, torch and matplotlib once, then forks a fresh
 kernel for every notebook. The fork is shut in exactly like a kernel started from scratch
 (its own mount namespace with the course read-only and the other scratch folders hidden,
 the address-space cap, its own environment and folder) before it runs anything.
@@ -142,8 +142,6 @@ def preload():
     import matplotlib.pyplot  # noqa: F401
     import torch  # noqa: F401
     import torch.nn.functional  # noqa: F401
-
-    import mlpcourse  # noqa: F401
 
 
 def serve(path):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpcourse import data
+from mlpcourse import data, runtime
 
 GOOD = Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
@@ -21,7 +21,7 @@ def good(tmp_path):
 
 def test_course_copy_is_the_published_file():
     assert data.sha256(GOOD) == data.NAMES_SHA256
-    words = data.load_words(GOOD)
+    words = runtime.load_words(GOOD)
     assert len(words) == 32033 and words[:3] == ["emma", "olivia", "ava"]
 
 
@@ -62,7 +62,7 @@ def test_missing_copy_without_download_says_what_to_do(tmp_path, monkeypatch):
 
 def test_failed_download_leaves_no_file(tmp_path):
     dest = tmp_path / "names.txt"
-    with pytest.raises(data.DataError, match="could not download"):
+    with pytest.raises(data.DataError, match="could not be downloaded"):
         data.download(dest, url="http://127.0.0.1:9/names.txt")
     assert not dest.exists() and not list(tmp_path.glob("*.part"))
 
@@ -81,4 +81,29 @@ def test_load_words_rejects_a_tampered_path(good, tmp_path):
     bad = tmp_path / "names.txt"
     bad.write_text("a\nb\n")
     with pytest.raises(data.DataError):
-        data.load_words(bad)
+        runtime.load_words(bad)
+
+
+def test_student_offline_without_a_copy_gets_one_message_saying_what_to_do(tmp_path, monkeypatch):
+    """What a student sees when names.txt is nowhere near the notebook and there is no network."""
+    monkeypatch.delenv(runtime.NAMES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runtime, "NAMES_CACHE", tmp_path / "cache" / "names.txt")
+    monkeypatch.setattr(runtime, "NAMES_URL", "http://127.0.0.1:9/names.txt")
+    with pytest.raises(runtime.DataError) as info:
+        runtime.load_words()
+    message = str(info.value)
+    assert "could not be downloaded" in message and "next to this notebook" in message and runtime.NAMES_ENV in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # one message, not a chain
+
+
+def test_student_copy_next_to_the_notebook_is_found_and_verified(good, tmp_path, monkeypatch):
+    monkeypatch.delenv(runtime.NAMES_ENV, raising=False)
+    folder = tmp_path / "03_training"
+    folder.mkdir()
+    shutil.copy(good, folder / "names.txt")
+    monkeypatch.chdir(folder)
+    assert runtime.names_path() == folder / "names.txt"
+    (folder / "names.txt").write_text("emma\n")
+    with pytest.raises(runtime.DataError, match="not the makemore names.txt"):
+        runtime.names_path()

@@ -5,10 +5,10 @@ import re
 import nbformat
 import pytest
 
-from conftest import RELEASE, ROOT, SOURCE, section_names
+from conftest import ROOT, section_names
 from mlpcourse.check import scratch_course
+from mlpcourse.course import LIBRARY, nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grading import find_parameters_cell
-from mlpcourse.submissions import nbgrader_meta
 
 NAMES = section_names()
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -17,26 +17,29 @@ _SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
 def test_every_section_is_released():
     assert NAMES, "no section notebooks in source/"
-    assert sorted(p.stem for p in RELEASE.glob("*.ipynb")) == NAMES
+    assert sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir()) == NAMES
+    assert sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir()) == NAMES
 
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
-    return scratch_course(NAMES, tmp_path_factory.mktemp("course")) / "release" / "mlp_language_model"
+    return scratch_course(NAMES, tmp_path_factory.mktemp("course")) / "release"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_release_is_current(name, regenerated):
-    committed = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
-    fresh = nbformat.read(regenerated / f"{name}.ipynb", as_version=4)
+    committed = nbformat.read(release_notebook(name), as_version=4)
+    fresh = nbformat.read(regenerated / name / f"{name}.ipynb", as_version=4)
     assert json.dumps(committed, sort_keys=True) == json.dumps(fresh, sort_keys=True), (
-        f"release/{name}.ipynb is stale: run `make release` and commit it")
+        f"release/{name}/{name}.ipynb is stale: run `make release` and commit it")
+    assert (ROOT / "release" / name / LIBRARY).read_text() == (regenerated / name / LIBRARY).read_text(), (
+        f"release/{name}/{LIBRARY} is stale: run `make release` and commit it")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_release_holds_no_solution_or_hidden_test(name):
-    source = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
-    text = (RELEASE / f"{name}.ipynb").read_text()
+    source = nbformat.read(source_notebook(name), as_version=4)
+    text = release_notebook(name).read_text()
     released = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     secret_lines, public_lines = set(), set()
@@ -62,7 +65,7 @@ def _graded(nb):
 def test_graded_cells_have_unique_ids_and_points():
     seen = {}
     for name in NAMES:
-        nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(source_notebook(name), as_version=4)
         for cell in _graded(nb):
             meta = nbgrader_meta(cell)
             gid = meta["grade_id"]
@@ -75,7 +78,7 @@ def test_graded_cells_have_unique_ids_and_points():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_structure(name):
-    nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+    nb = nbformat.read(source_notebook(name), as_version=4)
     index = find_parameters_cell(nb)
     assert index >= 0, f"{name} has no parameters cell"
     cell = nb.cells[index]
@@ -96,7 +99,7 @@ def test_notebook_structure(name):
         elif meta.get("grade") and not meta.get("solution"):
             assert last_solution, f"{name}: test {meta['grade_id']} comes before any answer cell"
     # answer cells raise NotImplementedError in the release
-    rel = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
+    rel = nbformat.read(release_notebook(name), as_version=4)
     for c in rel.cells:
         meta = nbgrader_meta(c)
         if meta.get("solution") and c.cell_type == "code":
@@ -109,7 +112,7 @@ def test_every_graded_cell_has_a_catalogued_mistake():
 
     cat = catalogue()
     for name in NAMES:
-        nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(source_notebook(name), as_version=4)
         mistakes, alternatives = cat.get(name, ([], []))
         caught = {gid for m in mistakes for gid in m.loses}
         missing = set(graded_cells(nb)) - caught

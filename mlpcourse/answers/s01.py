@@ -13,6 +13,9 @@ MISTAKES = [
             loses=["build_dataset_test"]),
     Mistake("build_dataset", "the final '.' of each name is not an example",
             old="for ch in w + '.':", new="for ch in w:", loses=["build_dataset_test"]),
+    Mistake("vocab", "the full alphabet written out, not the letters that occur in words",
+            new="import string\n\ndef build_vocab(words):\n    itos = dict(enumerate('.' + string.ascii_lowercase))\n    return {s: i for i, s in itos.items()}, itos",
+            loses=["vocab_test"]),
     Mistake("build_dataset", "block size hard-coded to 3",
             old="context = [0] * block_size", new="context = [0, 0, 0]", loses=["build_dataset_test"]),
     Mistake("n_examples", "forgot the example for the final '.'",
@@ -20,8 +23,11 @@ MISTAKES = [
 ]
 
 ALTERNATIVES = [
-    Alternative("vocab", "vocabulary written out by hand",
-                new="import string\nitos = dict(enumerate('.' + string.ascii_lowercase))\nstoi = {s: i for i, s in itos.items()}"),
+    Alternative("vocab", "itos built first from a list, stoi inverted from it", new='''
+def build_vocab(words):
+    letters = sorted({ch for w in words for ch in w})
+    itos = dict(enumerate(['.'] + letters))
+    return {s: i for i, s in itos.items()}, itos'''.strip()),
     Alternative("build_dataset", "contexts preallocated as a tensor and filled by slicing", new='''
 def build_dataset(words, block_size, stoi):
     n = sum(len(w) + 1 for w in words)

@@ -11,8 +11,8 @@ MISTAKES = [
     Mistake("train_step", "learning rate hard-coded to the lecture's 0.1 instead of the lr argument",
             old="p.data += -lr * p.grad", new="p.data += -0.1 * p.grad", loses=["train_step_test"]),
     Mistake("train_step", "summed instead of mean cross-entropy",
-            old="F.cross_entropy(mlpcourse.forward(parameters, X), Y)",
-            new="F.cross_entropy(mlpcourse.forward(parameters, X), Y, reduction='sum')", loses=["train_step_test"]),
+            old="F.cross_entropy(makemore.forward(parameters, X), Y)",
+            new="F.cross_entropy(makemore.forward(parameters, X), Y, reduction='sum')", loses=["train_step_test"]),
     Mistake("train_step", "rebinds the loop variable, so no parameter changes",
             old="p.data += -lr * p.grad", new="p = p - lr * p.grad", loses=["train_step_test"]),
     Mistake("train_step", "returns the loss tensor instead of a float",
@@ -35,7 +35,7 @@ def train_step(parameters, X, Y, lr):
     for p in parameters:
         if p.grad is not None:
             p.grad.zero_()
-    logits = mlpcourse.forward(parameters, X)
+    logits = makemore.forward(parameters, X)
     loss = F.cross_entropy(logits, Y)
     loss.backward()
     with torch.no_grad():
@@ -46,7 +46,7 @@ def train_step(parameters, X, Y, lr):
 def train_step(parameters, X, Y, lr):
     opt = torch.optim.SGD(parameters, lr=lr)
     opt.zero_grad()
-    logp = F.log_softmax(mlpcourse.forward(parameters, X), dim=1)
+    logp = F.log_softmax(makemore.forward(parameters, X), dim=1)
     loss = -logp[torch.arange(Y.shape[0]), Y].mean()
     loss.backward()
     opt.step()

@@ -22,7 +22,7 @@ MISTAKES = [
             old="        for p in parameters:\n            p.grad = None\n", new="", loses=["lr_sweep_test"]),
     Mistake("lr_sweep", "records the loss after the update instead of before",
             old="pairs.append((e, loss.item()))",
-            new="pairs.append((e, F.cross_entropy(mlpcourse.forward(parameters, X[ix]), Y[ix]).item()))",
+            new="pairs.append((e, F.cross_entropy(makemore.forward(parameters, X[ix]), Y[ix]).item()))",
             loses=["lr_sweep_test"]),
     Mistake("lr_sweep", "keeps the exponents as 0-d tensors in the pairs",
             old="for e in lre.tolist():", new="for e in lre:", loses=["lr_sweep_test"]),

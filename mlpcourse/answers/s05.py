@@ -19,9 +19,14 @@ MISTAKES = [
             old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
             loses=["evaluate_test"]),
     Mistake("evaluate", "evaluates one minibatch instead of the whole split",
-            old="logits = mlpcourse.forward(parameters, X)\n        return F.cross_entropy(logits, Y).item()",
-            new="logits = mlpcourse.forward(parameters, X[:32])\n        return F.cross_entropy(logits, Y[:32]).item()",
+            old="logits = makemore.forward(parameters, X)\n        return F.cross_entropy(logits, Y).item()",
+            new="logits = makemore.forward(parameters, X[:32])\n        return F.cross_entropy(logits, Y[:32]).item()",
             loses=["evaluate_test"]),
+    Mistake("evaluate", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
+            new='''
+def evaluate(parameters, X, Y):
+    with torch.inference_mode():
+        return float(makemore.loss_on(parameters, X, Y))'''.strip(), loses=["evaluate_test"]),
 ]
 
 ALTERNATIVES = [
@@ -36,8 +41,4 @@ def split_words(words, seed):
 def split_examples(X, Y):
     n1, n2 = int(0.8 * len(X)), int(0.9 * len(X))
     return (X[:n1], Y[:n1]), (X[n1:n2], Y[n1:n2]), (X[n2:], Y[n2:])'''.strip()),
-    Alternative("evaluate", "the course's loss_on under inference_mode", new='''
-def evaluate(parameters, X, Y):
-    with torch.inference_mode():
-        return float(mlpcourse.loss_on(parameters, X, Y))'''.strip()),
 ]

@@ -35,7 +35,7 @@ def n_params_for(n_embd, n_hidden, block_size, vocab_size):
 '''.strip()),
     Alternative("capacity_n_params", "the reference tensors built and counted",
                 new="def n_params_for(n_embd, n_hidden, block_size, vocab_size):\n"
-                    "    ps = mlpcourse.init_params(torch.Generator().manual_seed(0), vocab_size, n_embd, n_hidden, block_size)\n"
+                    "    ps = makemore.make_params(torch.Generator().manual_seed(0), vocab_size, n_embd, n_hidden, block_size)\n"
                     "    return sum(p.nelement() for p in ps)"),
     Alternative("capacity_forward", "the context positions concatenated with torch.cat", new='''
 def forward(parameters, X):

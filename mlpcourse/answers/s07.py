@@ -6,7 +6,8 @@ the file best_model.pt that a student hands in next to the notebook; grading nev
 FILES names the instructor's model, which every example submission of this notebook except
 the untouched release must carry next to the notebook for the reference to earn full marks
 (check.py and the main job copy only the .ipynb). It is the file the instructor notebook
-writes when it runs inside source/ (see mlpcourse.lecture.challenge_model_path).
+written by a full run of the instructor notebook (train_best on); it lives here, on the
+instructor's side, and is never released.
 """
 from pathlib import Path
 
@@ -35,8 +36,8 @@ MISTAKES = [
             old="if i % log_every == 0:", new="if i % log_every == log_every - 1:",
             loses=["train_log_test"]),
     Mistake("split_loss", "evaluates one minibatch instead of the whole split",
-            old="logits = mlpcourse.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
-            new="logits = mlpcourse.forward(parameters, X[:32])\n    return F.cross_entropy(logits, Y[:32]).item()",
+            old="logits = makemore.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
+            new="logits = makemore.forward(parameters, X[:32])\n    return F.cross_entropy(logits, Y[:32]).item()",
             loses=["split_loss_test"]),
     Mistake("split_loss", "returns the loss tensor, not a float",
             old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
@@ -77,6 +78,13 @@ experiments = [
     Mistake("experiments", "the last experiment forgets the key 'decays'",
             old="max_steps=steps, lr=0.1, decays=[0.5, 0.8], small_init=True),  # all of it",
             new="max_steps=steps, lr=0.1, small_init=True),  # all of it", loses=["results_test"]),
+    Mistake("split_loss", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
+            old="logits = makemore.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
+            new="return float(makemore.loss_on(parameters, X, Y))", loses=["split_loss_test"]),
+    Mistake("tuning_train", "hands the work to makemore.train_mlp, the course's loop from 03",
+            new="def train(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):\n"
+                "    return makemore.train_mlp(parameters, X, Y, max_steps, lr_at, g, batch_size, log_every)",
+            loses=["train_test", "train_log_test"]),
 ]
 
 ALTERNATIVES = [
@@ -102,9 +110,6 @@ def train(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000
             print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')
     return lossi
 '''.strip()),
-    Alternative("split_loss", "the course's loss_on inside torch.no_grad()",
-                old="logits = mlpcourse.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
-                new="with torch.no_grad():\n        return float(mlpcourse.loss_on(parameters, X, Y))"),
     Alternative("sample", "a string built character by character, torch.softmax", new='''
 @torch.no_grad()
 def sample(parameters, n, g, block_size, itos):

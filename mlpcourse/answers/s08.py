@@ -73,7 +73,7 @@ def uniform_loss(vocab_size):
     return torch.tensor(float(vocab_size)).log().item()'''.strip()),
     Alternative("init_scaled", "the reference init_params of section 02, scaled in place", new='''
 def init_scaled(g, vocab_size, n_embd, n_hidden, block_size, scales=(1.0, 1.0, 1.0, 1.0)):
-    parameters = mlpcourse.init_params(g, vocab_size, n_embd, n_hidden, block_size)
+    parameters = makemore.make_params(g, vocab_size, n_embd, n_hidden, block_size)
     with torch.no_grad():
         for p, s in zip(parameters[1:], scales):
             p.mul_(s)

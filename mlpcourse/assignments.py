@@ -1,0 +1,87 @@
+"""nbgrader's generate_assignment for several sections in one process, and the gradebook set-up.
+
+    python -m mlpcourse release     # release/<section>/ for every section (commit the result)
+    python -m mlpcourse gradebook   # gradebook.db knows every section; release/ is not touched
+
+Each section is its own nbgrader assignment. ``nbgrader generate_assignment`` takes one at a time
+and starts Python each time; this calls nbgrader's own API for all of them in one process.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .course import COURSE_ROOT, load_config, sections
+
+
+def _generate_here(course, names, release_dir=None, db_url=None):
+    """In this process: nbgrader's generate_assignment of each name; raise if one fails."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(course)
+    config.CourseDirectory.root = str(course)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    if release_dir:
+        config.CourseDirectory.release_directory = str(release_dir)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for name in names:
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('error') or result.get('log')}")
+
+
+def generate(course, names=None, release_dir=None, db_url=None, timeout=1800):
+    """generate_assignment for every section (or `names`) of `course`, in a fresh Python process."""
+    course = Path(course)
+    names = list(names or sections(course))
+    args = [sys.executable, "-m", "mlpcourse.assignments", str(course), *names]
+    if release_dir:
+        args += ["--release-dir", str(release_dir)]
+    if db_url:
+        args += ["--db-url", db_url]
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    proc = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"generate_assignment failed in {course}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return names
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    release_dir = db_url = None
+    if "--release-dir" in argv:
+        i = argv.index("--release-dir")
+        release_dir = argv[i + 1]
+        del argv[i:i + 2]
+    if "--db-url" in argv:
+        i = argv.index("--db-url")
+        db_url = argv[i + 1]
+        del argv[i:i + 2]
+    course, names = Path(argv[0]), argv[1:]
+    _generate_here(course, names or sections(course), release_dir, db_url)
+    return 0
+
+
+def release_main(argv=None):
+    """python -m mlpcourse release: the libraries, then release/ for every section."""
+    from .library import write_libraries
+
+    write_libraries()
+    names = generate(COURSE_ROOT)
+    print(f"release/ generated for {len(names)} sections: {', '.join(names)}")
+    return 0
+
+
+def gradebook_main(argv=None):
+    """python -m mlpcourse gradebook: every section in the gradebook, release/ untouched."""
+    names = generate(COURSE_ROOT, release_dir=COURSE_ROOT / "build" / "release")
+    print(f"gradebook: {len(names)} assignments ({names[0]} … {names[-1]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

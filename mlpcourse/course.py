@@ -1,0 +1,53 @@
+"""Where the parts of the course are: its folder, its sections (one nbgrader assignment each, with
+one notebook of the same name), and the kinds of nbgrader cells."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgrader.utils import is_grade, is_solution
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = "makemore.py"  # the module each section folder carries: runtime and earlier sections' code
+
+
+def sections(root=COURSE_ROOT):
+    """The section names (= assignment ids = notebook names), in teaching order."""
+    return sorted(p.name for p in (Path(root) / "source").glob("[0-9][0-9]_*")
+                  if (p / f"{p.name}.ipynb").is_file())
+
+
+def source_notebook(name, root=COURSE_ROOT):
+    """The instructor notebook of a section."""
+    return Path(root) / "source" / name / f"{name}.ipynb"
+
+
+def release_notebook(name, root=COURSE_ROOT):
+    """The student notebook of a section, as nbgrader generated it."""
+    return Path(root) / "release" / name / f"{name}.ipynb"
+
+
+def nbgrader_meta(cell):
+    """The nbgrader metadata of a cell ({} if none)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test_cell(cell):
+    """An automatically graded test cell: graded code that is not an answer."""
+    return cell.get("cell_type") == "code" and is_grade(cell) and not is_solution(cell)
+
+
+def graded_cells(nb):
+    """{grade_id: points} of the test cells of a notebook."""
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_test_cell(c)}
+
+
+def written_points(nb):
+    """Points of the answers graded by hand (graded solution cells)."""
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_grade(c) and is_solution(c))
+
+
+def load_config(root=COURSE_ROOT):
+    """The course's nbgrader_config.py as a traitlets Config."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
