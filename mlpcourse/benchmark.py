@@ -2,6 +2,7 @@
 
     python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--compare-preload]
                                   [--out build/benchmark.json]
+    python -m mlpcourse benchmark --report     # docs/benchmarks.md from build/benchmark.json
 
 The class mixes perfect submissions, partly wrong ones (a catalogued mistake in each notebook),
 broken ones (a notebook that is not JSON, a kernel that dies) and untouched releases. It is
@@ -85,6 +86,61 @@ def summarize(report):
             "phases": report.get("phases", {})}
 
 
+def machine():
+    """What the numbers were measured on: CPU, cores, date, commit, torch."""
+    import datetime
+    import os
+    import platform
+    import subprocess
+
+    import torch
+
+    cpu = platform.processor() or ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=COURSE_ROOT, capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "avx512": " avx512f" in flags, "cores": os.cpu_count(),
+            "date": datetime.date.today().isoformat(), "commit": commit, "torch": torch.__version__}
+
+
+def report(data, out):
+    """docs/benchmarks.md: the tables of one benchmark run (build/benchmark.json)."""
+    m = data.get("machine", {})
+    rows = [("class, default cluster", data.get("class")), ("subset, 1 worker", data.get("subset_1_worker")),
+            ("subset, 2 workers", data.get("subset_2_worker")),
+            ("subset, 2 workers, kernels from scratch", data.get("subset_2_worker_no_preload"))]
+    lines = ["# Benchmarks", "",
+             "Written by `python -m mlpcourse benchmark --report` from `build/benchmark.json`, which",
+             "`python -m mlpcourse benchmark` measures. Do not edit by hand.", "",
+             "| machine | |", "|---|---|",
+             f"| CPU | {m.get('cpu', '?')} ({'AVX-512' if m.get('avx512') else 'no AVX-512'}) |",
+             f"| cores | {m.get('cores', '?')} |", f"| date | {m.get('date', '?')} |",
+             f"| commit | {m.get('commit', '?')} |", f"| torch | {m.get('torch', '?')} |", "",
+             "## Class grading", "",
+             "| run | students | notebooks | wall s | s per submission | worker s per notebook | kernel start s | cells s | feedback s | rest s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, r in rows:
+        if not r:
+            continue
+        n = max(r["notebooks"], 1)
+        lines.append(f"| {label} | {r['students']} | {r['notebooks']} | {r['wall_seconds']:.1f} | "
+                     f"{r['seconds_per_submission']:.2f} | {r['task_seconds_total'] / n:.2f} | "
+                     f"{r['kernel_start_seconds'] / n:.2f} | {r['cell_seconds'] / n:.2f} | "
+                     f"{r['feedback_seconds'] / n:.2f} | {r['overhead_seconds'] / n:.2f} |")
+    if "speedup_2_over_1" in data:
+        lines += ["", f"Speed-up of 2 workers over 1 on the subset: **{data['speedup_2_over_1']:.2f}×**."]
+    failures = (data.get("class") or {}).get("failure_list", [])
+    if failures:
+        lines += ["", "Notebooks of the class run that failed, with the reason grading gave:", ""]
+        lines += [f"- {f}" for f in failures]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("\n".join(lines) + "\n")
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mlpcourse benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
@@ -92,9 +148,13 @@ def main(argv=None):
     parser.add_argument("--out", default=str(COURSE_ROOT / "build" / "benchmark.json"))
     parser.add_argument("--compare-preload", action="store_true",
                         help="also grade the subset with kernels started from scratch (GradeClass.preload off)")
+    parser.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from --out")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(json.loads(Path(args.out).read_text()), COURSE_ROOT / "docs" / "benchmarks.md"))
+        return 0
     start = time.perf_counter()
-    out = {}
+    out = {"machine": machine()}
     with tempfile.TemporaryDirectory(prefix="mlpcourse-bench-") as tmp:
         course = scratch_course(sections(), Path(tmp) / "course")
         make_class(course, args.students)
@@ -123,4 +183,5 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
+    print(report(out, COURSE_ROOT / "docs" / "benchmarks.md"))
     return 0

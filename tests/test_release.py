@@ -118,3 +118,17 @@ def test_every_graded_cell_has_a_catalogued_mistake():
         missing = set(graded_cells(nb)) - caught
         assert not missing, f"{name}: no catalogued mistake loses the points of {sorted(missing)}"
         assert alternatives, f"{name}: no correct-but-different answer in the catalogue"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_walkthrough_is_the_executed_instructor_notebook(name):
+    """notebooks/<section>.ipynb is source/ with its stored outputs (which nbval reproduces),
+    minus hidden tests and nbgrader metadata: `make lectures` (or `lectures --stored`) wrote it."""
+    from mlpcourse.lectures import walkthrough
+
+    stored = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    fresh = walkthrough(nbformat.read(source_notebook(name), as_version=4))
+    assert json.dumps(stored, sort_keys=True) == json.dumps(fresh, sort_keys=True), (
+        f"notebooks/{name}.ipynb is stale: run `make lectures` (or `python -m mlpcourse lectures --stored`)")
+    text = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
+    assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
