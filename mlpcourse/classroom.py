@@ -110,7 +110,7 @@ def sandboxed(cmd, scratch, base, readonly=()):
 def _zero(template, notebook, status, reason):
     return {"status": status, "reason": reason,
             "grades": {gid: {"auto_score": 0.0 if kind == "test" else None, "max_score": pts,
-                             "needs_manual_grade": False}
+                             "needs_manual_grade": False, "kind": kind}
                        for gid, (kind, pts) in template["cells"][notebook].items()},
             "autograded": None}
 
@@ -344,7 +344,8 @@ def _read_scores(course, student, notebook):
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         nb = gb.find_submission_notebook(notebook, notebook, student)
         grades = {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
-                           "needs_manual_grade": bool(g.needs_manual_grade)} for g in nb.grades}
+                           "needs_manual_grade": bool(g.needs_manual_grade),
+                           "kind": "test" if g.cell_type == "code" else "manual"} for g in nb.grades}
         comments = {c.name: c.auto_comment for c in nb.comments}
     return {"grades": grades, "comments": comments}
 
@@ -605,9 +606,9 @@ def export_csv(report, path):
         w = csv.writer(f)
         w.writerow(["student", "notebook", "auto_score", "auto_max", "written_max", "status", "reason"])
         for r in report["results"]:
-            tests = [g for g in r["grades"].values() if g["auto_score"] is not None]
-            written = [g for g in r["grades"].values() if g["auto_score"] is None]
-            w.writerow([r["student"], r["notebook"], sum(g["auto_score"] for g in tests),
+            tests = [g for g in r["grades"].values() if g["kind"] == "test"]
+            written = [g for g in r["grades"].values() if g["kind"] != "test"]
+            w.writerow([r["student"], r["notebook"], sum(g["auto_score"] or 0.0 for g in tests),
                         sum(g["max_score"] for g in tests), sum(g["max_score"] for g in written),
                         r["status"], r["reason"]])
     return path
