@@ -275,7 +275,8 @@ def grade_task(template, task):
                 if outcome.get("success") and autograded.exists():
                     result.update(_graded(scratch, student, notebook, autograded, template))
                     return result
-                failures.append(_failure_line(outcome.get("error") or outcome.get("log") or ""))
+                # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
+                failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
         result.update(_zero(template, notebook, "error", "nbgrader could not grade this notebook: " + failures[-1]))
@@ -397,7 +398,7 @@ def collect_tasks(course_root, notebooks, students=None, handed_in=None):
             continue
         for name in notebooks:
             sub = folder / name
-            expected = {f"{name}.ipynb", "timestamp.txt", *handed_in.get(name, [])}
+            expected = {f"{name}.ipynb", LIBRARY, "timestamp.txt", *handed_in.get(name, [])}  # the released makemore.py comes back too
             extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
             stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
             path = sub / f"{name}.ipynb"

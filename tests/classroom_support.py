@@ -1,4 +1,7 @@
-"""Builds a small course and a class of honest, broken and hostile submissions for the tests."""
+"""Builds a small course and a class of honest, broken and hostile submissions for the tests.
+
+Every section is its own nbgrader assignment: source/<section>/{<section>.ipynb, makemore.py},
+submitted/<student>/<section>/<section>.ipynb."""
 import shutil
 import socket
 import subprocess
@@ -8,8 +11,10 @@ from pathlib import Path
 import nbformat
 
 from mlpcourse.answers import catalogue
-from mlpcourse.check import nbgrader
-from mlpcourse.submissions import ASSIGNMENT, answered, nbgrader_meta, reference_answers, write_submission
+from mlpcourse.assignments import generate
+from mlpcourse.check import copy_section
+from mlpcourse.course import LIBRARY, release_notebook, source_notebook
+from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_dataset", "02_forward_pass"]
@@ -30,30 +35,61 @@ torch.Tensor.__lt__ = lambda self, other: torch.ones((), dtype=torch.bool)
 torch.Tensor.all = lambda self, *a, **k: torch.ones((), dtype=torch.bool)
 math.isclose = lambda *a, **k: True
 builtins.abs = lambda x: 0
-mlpcourse.checks.close = lambda *a, **k: True   # the course's own comparison helpers too
-mlpcourse.checks.same = lambda *a, **k: True
-mlpcourse.checks.tampered = lambda: []
+makemore.checks.close = lambda *a, **k: True   # the course's own comparison helpers too
+makemore.checks.same = lambda *a, **k: True
+makemore.checks.finite = lambda *a, **k: True
+makemore.checks.tampered = lambda: []
+makemore.checks.restore = lambda: []
+makemore.close = lambda *a, **k: True          # and their module-level names
+makemore.same = lambda *a, **k: True
+makemore.restore = lambda: []
+"""
+
+# A makemore.py of a student's own, handed back with the notebook: it breaks torch.allclose and the
+# comparisons before the originals are captured, so if the grader imported it instead of the
+# section's copy, restoring them would not help and every test of the section would pass.
+LIBRARY_CHEAT = """
+import torch as _torch
+_torch.allclose = lambda *a, **k: True
+_torch.Tensor.__lt__ = lambda self, other: _torch.ones((), dtype=_torch.bool)
+"""
+LIBRARY_CHEAT_END = """
+def close(*a, **k):
+    return True
+
+
+def same(*a, **k):
+    return True
+
+
+checks.close, checks.same = close, same
 """
 
 
 def make_course(folder):
-    """A course directory with sections 01 and 02, its release and gradebook, and the data."""
+    """A course directory with sections 01 and 02 (one assignment each), their release and
+    gradebook, and the data."""
     folder = Path(folder)
-    (folder / "source" / ASSIGNMENT).mkdir(parents=True)
+    folder.mkdir(parents=True)
     (folder / "data").mkdir()
     config = (ROOT / "nbgrader_config.py").read_text() + LIMITS
     (folder / "nbgrader_config.py").write_text(config)
     for name in NOTEBOOKS:
-        shutil.copy(ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", folder / "source" / ASSIGNMENT)
+        copy_section(name, folder, ROOT)
     shutil.copy(ROOT / "data" / "names.txt", folder / "data" / "names.txt")
-    nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    generate(folder, NOTEBOOKS)
     return folder
 
 
 def _nbs(course):
-    src = {n: nbformat.read(course / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
-    rel = {n: nbformat.read(course / "release" / ASSIGNMENT / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
+    src = {n: nbformat.read(source_notebook(n, course), as_version=4) for n in NOTEBOOKS}
+    rel = {n: nbformat.read(release_notebook(n, course), as_version=4) for n in NOTEBOOKS}
     return src, rel
+
+
+def released_library(course, name):
+    """The makemore.py students receive with a section (release/<section>/makemore.py)."""
+    return (Path(course) / "release" / name / LIBRARY).read_bytes()
 
 
 def _mistake(name, why_start):
@@ -68,7 +104,7 @@ def _cell(nb, grade_id):
 
 
 def build_class(course):
-    """Write the class into course/submitted; return {student: {notebook: expected points}}."""
+    """Write the class into course/submitted; return {student: {section: expected points}}."""
     src, rel = _nbs(course)
 
     def ref(name, **edit):
@@ -84,10 +120,9 @@ def build_class(course):
     full = dict(FULL)
     expected = {}
 
-    def add(student, notebooks, scores, extra=None):
-        folder = write_submission(course, student, notebooks)
-        for fname, content in (extra or {}).items():
-            (folder / fname).write_bytes(content)
+    def add(student, notebooks, scores, files=None):
+        folders = write_submission(course, student, notebooks, files)
+        assert [f.name for f in folders] == list(notebooks), folders
         expected[student] = {**full, **scores}
 
     honest = {n: ref(n) for n in NOTEBOOKS}
@@ -105,12 +140,15 @@ def build_class(course):
     # an endless loop is interrupted by the cell time limit
     add("loops", {**honest, "01_dataset": ref("01_dataset", n_examples=lambda s: "while True:\n    pass\n" + s)},
         {"01_dataset": 4.0})
-    # not valid JSON; a missing notebook; unexpected extra files
+    # not valid JSON; a missing notebook; unexpected extra files (one in each section's folder)
     write_submission(course, "broken_json", {"02_forward_pass": honest["02_forward_pass"]})
-    (course / "submitted" / "broken_json" / ASSIGNMENT / "01_dataset.ipynb").write_text('{"cells": [')
+    broken = course / "submitted" / "broken_json" / "01_dataset" / "01_dataset.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"cells": [')
     expected["broken_json"] = {**full, "01_dataset": 0.0}
     add("missing", {"01_dataset": honest["01_dataset"]}, {"02_forward_pass": 0.0})
-    add("extras", honest, {}, extra={"notes.txt": b"my notes", "helper.py": b"import os\n"})
+    add("extras", honest, {}, files={"01_dataset": {"notes.txt": b"my notes"},
+                                     "02_forward_pass": {"helper.py": b"import os\n"}})
     # edited, deleted and retyped test cells, with wrong answers behind them
     tampered = ref("01_dataset", vocab=wrong("01_dataset", "letters counted"),
                    build_dataset=wrong("01_dataset", "off-by-one"), n_examples=wrong("01_dataset", "forgot"))
@@ -138,23 +176,45 @@ def build_class(course):
                 nll=lambda s: ("def nll(prob, Y):\n    import builtins, math\n"
                                "    torch.Tensor.__lt__ = lambda self, other: torch.ones((), dtype=torch.bool)\n"
                                "    builtins.abs = lambda x: 0\n    math.isclose = lambda *a, **k: True\n"
+                               "    makemore.checks.close = lambda *a, **k: True\n"
                                "    return -prob[torch.arange(Y.shape[0]), Y].log().sum()"))
     add("helper_cheat", {**honest, "02_forward_pass": cheat}, {"02_forward_pass": 8.0})
-    # tries to overwrite the course data and source/ from its kernel
-    vandal = ref("01_dataset", n_examples=lambda s: s + """
-import pathlib
-for _target in [mlpcourse.data.COURSE_ROOT / 'data' / 'names.txt',
-                *pathlib.Path(mlpcourse.data.COURSE_ROOT, 'source').rglob('*.ipynb')]:
-    try:
-        pathlib.Path(_target).write_text('vandalised')
-    except Exception as _e:
-        print(type(_e).__name__)
+    # tries to overwrite the course data, source/ and release/ from its kernel: those of the
+    # repository (where the mlpcourse package is) and those of the course being graded
+    vandal = ref("01_dataset", n_examples=lambda s: s + f"""
+import importlib.util, pathlib
+_repo = pathlib.Path(importlib.util.find_spec('mlpcourse').submodule_search_locations[0]).parent
+for _root in [_repo, pathlib.Path({str(course)!r})]:
+    for _target in [_root / 'data' / 'names.txt', *pathlib.Path(_root, 'source').rglob('*'),
+                    *pathlib.Path(_root, 'release').rglob('*')]:
+        if not _target.is_file():
+            continue
+        try:
+            _target.write_text('vandalised')
+        except Exception as _e:
+            print(type(_e).__name__)
 """)
     add("vandal", {**honest, "01_dataset": vandal}, {})
-    # the kernel runs next to the notebook, where files handed in with it are
-    here = ref("01_dataset", n_examples=lambda s: s + "\nimport pathlib\nassert pathlib.Path('01_dataset.ipynb').exists()")
+    # the kernel runs next to the notebook, where files handed in with it are, and imports the
+    # section's own makemore.py from there (the grader's copy)
+    here = ref("01_dataset", n_examples=lambda s: s + "\nimport pathlib\nassert pathlib.Path('01_dataset.ipynb').exists()"
+                                                      "\nassert pathlib.Path(makemore.__file__).resolve().parent"
+                                                      " == pathlib.Path.cwd().resolve()")
     add("reads_cwd", {**honest, "01_dataset": here}, {})
+    # handed back as nbgrader submit collects it: each section's folder as released, makemore.py included
+    add("resubmits_library", honest, {}, files={n: {LIBRARY: released_library(course, n)} for n in NOTEBOOKS})
+    # a makemore.py of one's own whose comparisons always pass: the section's copy replaces it
+    lib = released_library(course, "02_forward_pass").decode()
+    cheat_lib = (LIBRARY_CHEAT + lib + LIBRARY_CHEAT_END).encode()
+    add("library_cheat", {**honest, "02_forward_pass": ref("02_forward_pass",
+                                                            softmax=wrong("02_forward_pass", "softmax over the wrong dim"))},
+        {"02_forward_pass": 10.0},
+        files={"01_dataset": {LIBRARY: released_library(course, "01_dataset")}, "02_forward_pass": {LIBRARY: cheat_lib}})
     return expected
+
+
+# the students who hand back the makemore.py they received (a file of the assignment, not an extra)
+HAND_BACK_LIBRARY = ("resubmits_library", "library_cheat")
 
 
 def free_port():

@@ -1,7 +1,8 @@
 """Grading a class: isolated, parallel, tamper-proof, nothing lost (python -m mlpcourse grade).
 
+Every section is its own nbgrader assignment (submitted/<student>/<section>/<section>.ipynb).
 One batch holds honest submissions and one submission per kind of trouble; see
-classroom_support.build_class for what each does and the points it must get.
+classroom_support.build_class for what each does and the points it must get in each section.
 """
 import glob
 import html
@@ -14,31 +15,63 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from classroom_support import NOTEBOOKS, ROOT, build_class, free_port, make_course, run, wait_for
+from classroom_support import (HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, run,
+                                wait_for)
 from mlpcourse.classroom import course_fingerprint, grade_class, scores_of
 
 SUBSET = ["aaa_honest", "dies", "missing", "helper_cheat"]
 
 
 def _repo_files():
-    """What the vandal submission aims at in this repository: the data and source/."""
+    """What the vandal submission aims at in this repository: the data, source/ and release/."""
     fingerprint = course_fingerprint(ROOT)
-    return {k: v for k, v in fingerprint.items() if k.startswith(("data/", "source/"))}
+    return {k: v for k, v in fingerprint.items() if k.startswith(("data/", "source/", "release/"))}
+
+
+def _repo_changes(before):
+    """The repository files that differ from `before` (taken just before a grading run), each
+    marked when it holds what the vandal writes: an edit made to the working tree by hand while
+    the class is graded shows up here too, but without the mark."""
+    after = _repo_files()
+    changed = []
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            path = ROOT / name
+            vandalised = path.is_file() and path.read_bytes() == b"vandalised"
+            changed.append(f"{name} ({'vandalised' if vandalised else 'gone' if name not in after else 'changed'})")
+    return changed
+
+
+def _grade_watching_repo(*args, **kwargs):
+    """grade_class, and the repository files that changed while it ran."""
+    before = _repo_files()
+    report = grade_class(*args, **kwargs)
+    return report, _repo_changes(before)
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("class") / "course")
     expected = build_class(course)
-    repo_before = _repo_files()
-    first = grade_class(course, workers=2, progress=False)
+    first, repo_first = _grade_watching_repo(course, workers=2, progress=False)
     after_first = tmp_path_factory.mktemp("first-run") / "course"  # its autograded notebooks and feedback
     shutil.copytree(course, after_first)
-    second = grade_class(course, workers=2, progress=False, feedback=False)
+    second, repo_second = _grade_watching_repo(course, workers=2, progress=False, feedback=False)
     return {"course": course, "expected": expected, "first": first, "second": second,
-            "after_first": after_first, "repo_before": repo_before}
+            "after_first": after_first, "repo_changed": repo_first + repo_second}
+
+
+def _gradebook_points(gb, student, sections):
+    """{section: automatic points} of a student in a gradebook, one assignment per section."""
+    got = {}
+    for section in sections:
+        sub = gb.find_submission(section, student)
+        assert [nb.name for nb in sub.notebooks] == [section], (student, section)
+        got[section] = sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades if g.cell_type == "code")
+    return got
 
 
 def _mismatches(report, expected, students=None):
@@ -60,7 +93,7 @@ def test_every_notebook_gets_the_points_it_earned(graded):
 def test_honest_submissions_score_in_full_on_both_runs(graded):
     for report in (graded["first"], graded["second"]):
         got = scores_of(report)
-        for student in ("aaa_honest", "zzz_honest", "extras", "duplicated", "vandal"):
+        for student in ("aaa_honest", "zzz_honest", "extras", "duplicated", "vandal", "resubmits_library"):
             assert [got[(student, n)] for n in NOTEBOOKS] == [5.0, 12.0], student
 
 
@@ -77,15 +110,43 @@ def test_failures_are_reported_with_a_reason(graded):
     assert status[("missing", "02_forward_pass")][0] == "missing"
     for key, (state, reason) in status.items():
         assert (state == "ok") == (reason == ""), key
-    extras = {f for r in graded["first"]["results"] if r["student"] == "extras" for f in r["extra_files"]}
-    assert extras == {"notes.txt", "helper.py"}
-    report = (graded["course"] / "feedback" / "dies" / "mlp_language_model" / "grading_report.txt").read_text()
+    extras = {(r["notebook"], f) for r in graded["first"]["results"] if r["student"] == "extras" for f in r["extra_files"]}
+    assert extras == {("01_dataset", "notes.txt"), ("02_forward_pass", "helper.py")}
+    feedback = graded["course"] / "feedback"
+    report = (feedback / "dies" / "02_forward_pass" / "grading_report.txt").read_text()
     assert "02_forward_pass: the kernel died" in report
+    # one report per section: the section that was graded in full has none
+    assert not (feedback / "dies" / "01_dataset" / "grading_report.txt").exists()
+    assert "01_dataset: " in (feedback / "broken_json" / "01_dataset" / "grading_report.txt").read_text()
+    assert "ignored files that are not part of the assignment: helper.py" in (
+        feedback / "extras" / "02_forward_pass" / "grading_report.txt").read_text()
+    assert "ignored files that are not part of the assignment: notes.txt" in (
+        feedback / "extras" / "01_dataset" / "grading_report.txt").read_text()
+
+
+def test_the_makemore_py_students_received_is_not_an_extra_file(graded):
+    """Every section folder is released with makemore.py, and nbgrader submit hands the folder
+    back whole: that file belongs to the assignment (autograde puts the section's own copy over
+    it), so it must not be reported as an ignored extra file, nor earn a grading_report.txt."""
+    for r in graded["first"]["results"]:
+        if r["student"] in HAND_BACK_LIBRARY:
+            assert r["extra_files"] == [], f"{r['student']}/{r['notebook']}: {r['extra_files']}"
+    for student in HAND_BACK_LIBRARY:
+        for name in NOTEBOOKS:
+            report = graded["course"] / "feedback" / student / name / "grading_report.txt"
+            assert not report.exists(), f"{student}/{name}: {report.read_text()!r}"
 
 
 def test_course_and_repository_files_are_untouched(graded):
     assert graded["first"]["changed_files"] == [] and graded["second"]["changed_files"] == []
-    assert _repo_files() == graded["repo_before"]
+    assert graded["repo_changed"] == []
+    # the vandal did aim at both: every write it tried, into the course and the repository, was refused
+    course = graded["course"]
+    nb = nbformat.read(course / "autograded" / "vandal" / "01_dataset" / "01_dataset.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "vandalised" in c.source)
+    refused = "".join(o.get("text", "") for o in cell.outputs).split()
+    targets = 1 + sum(1 for d in ("source", "release") for p in (course / d).rglob("*") if p.is_file())
+    assert set(refused) == {"OSError"} and len(refused) >= targets + 2, refused
 
 
 def test_gradebook_holds_what_the_workers_returned(graded):
@@ -93,38 +154,37 @@ def test_gradebook_holds_what_the_workers_returned(graded):
 
     with Gradebook(graded["first"]["db_url"]) as gb:
         for student, per_notebook in graded["expected"].items():
-            sub = gb.find_submission("mlp_language_model", student)
-            got = {nb.name: sum(g.auto_score or 0 for g in nb.grades if g.cell_type == "code")
-                   for nb in sub.notebooks}
-            assert got == per_notebook, student
+            assert _gradebook_points(gb, student, per_notebook) == per_notebook, student
 
 
 def test_feedback_shows_results_but_never_hidden_tests(graded):
-    page = (graded["course"] / "feedback" / "helper_cheat" / "mlp_language_model" / "02_forward_pass.html").read_text()
+    page = (graded["course"] / "feedback" / "helper_cheat" / "02_forward_pass" / "02_forward_pass.html").read_text()
     text = html.unescape(re.sub("<[^>]+>", "", page))
     assert "each row of prob should sum to 1" in text            # a visible test's message
     assert "nll on a small example should be 0.6192" in text     # a hidden test's message
     assert "hidden tests ran here" in text
-    for secret in ("BEGIN HIDDEN TESTS", "_chk = mlpcourse.checks", "_expected = torch.stack", "manual_seed(1234)"):
+    for secret in ("BEGIN HIDDEN TESTS", "_chk = makemore.checks", "_expected = torch.stack", "manual_seed(1234)"):
         assert secret not in text, secret
 
 
 def test_feedback_made_on_workers_is_what_nbgrader_makes(graded, tmp_path):
-    """The workers make each page in their scratch course; stock `nbgrader generate_feedback` on
-    the class gradebook, after the same run, must give the same pages."""
+    """The workers make each page in their scratch course; stock `nbgrader generate_feedback
+    <section>` on the class gradebook, after the same run, must give the same pages."""
     from mlpcourse.check import nbgrader
 
     course = tmp_path / "course"
     shutil.copytree(graded["after_first"], course, ignore=shutil.ignore_patterns("feedback"))
     for student in ("aaa_honest", "helper_cheat", "dies"):
-        nbgrader(course, "generate_feedback", "mlp_language_model", "--force", f"--student={student}",
-                 f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db")
-        ours = graded["after_first"] / "feedback" / student / "mlp_language_model"
-        stock = course / "feedback" / student / "mlp_language_model"
-        pages = sorted(p.name for p in stock.glob("*.html"))
-        assert pages and pages == sorted(p.name for p in ours.glob("*.html")), student
-        for page in pages:
-            assert (ours / page).read_text() == (stock / page).read_text(), f"{student}/{page}"
+        for section in NOTEBOOKS:
+            nbgrader(course, "generate_feedback", section, "--force", f"--student={student}",
+                     f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db")
+            ours = graded["after_first"] / "feedback" / student / section
+            stock = course / "feedback" / student / section
+            pages = sorted(p.name for p in stock.glob("*.html"))
+            assert pages == [f"{section}.html"], (student, section, pages)
+            assert pages == sorted(p.name for p in ours.glob("*.html")), (student, section)
+            for page in pages:
+                assert (ours / page).read_text() == (stock / page).read_text(), f"{student}/{section}/{page}"
 
 
 @pytest.fixture
@@ -159,10 +219,9 @@ def test_gradebook_on_postgresql(graded, postgres):
     assert report["db_url"].startswith("postgresql://")
     assert not _mismatches(report, graded["expected"], SUBSET)
     with Gradebook(postgres) as gb:
+        assert sorted(a.name for a in gb.assignments) == NOTEBOOKS  # one assignment per section
         for student in SUBSET:
-            sub = gb.find_submission("mlp_language_model", student)
-            got = {nb.name: sum(g.auto_score or 0 for g in nb.grades if g.cell_type == "code") for nb in sub.notebooks}
-            assert got == graded["expected"][student], student
+            assert _gradebook_points(gb, student, NOTEBOOKS) == graded["expected"][student], student
 
 
 def test_dask_scheduler_and_two_worker_processes(graded, tmp_path):
@@ -201,13 +260,14 @@ def test_kernels_started_from_scratch_grade_the_same(graded, tmp_path):
     """GradeClass.preload off: every kernel is a new Python, shut in by the same mount script as
     the zygote's forks. Same scores (the memory cap included), and the vandal still changes nothing."""
     students = [*SUBSET, "vandal", "hog"]
-    report = grade_class(graded["course"], students=students, db_url=f"sqlite:///{tmp_path}/gradebook.db",
-                         workers=2, progress=False, feedback=False, preload=False)
+    report, repo_changed = _grade_watching_repo(graded["course"], students=students,
+                                                db_url=f"sqlite:///{tmp_path}/gradebook.db",
+                                                workers=2, progress=False, feedback=False, preload=False)
     assert not _mismatches(report, graded["expected"], students)
     local = {k: v for k, v in scores_of(graded["first"]).items() if k[0] in students}
     assert scores_of(report) == local
     assert report["changed_files"] == []
-    assert _repo_files() == graded["repo_before"]
+    assert repo_changed == []
 
 
 @pytest.fixture(scope="module")
@@ -220,23 +280,41 @@ def one_task(graded):
     limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
               "memory_limit_mb": settings.memory_limit_mb, "preload": False}
     template = build_template(course, limits)
-    payload = (course / "submitted" / "aaa_honest" / "mlp_language_model" / "02_forward_pass.ipynb").read_bytes()
+    payload = (course / "submitted" / "aaa_honest" / "02_forward_pass" / "02_forward_pass.ipynb").read_bytes()
     return template, {"student": "aaa_honest", "notebook": "02_forward_pass", "payload": payload, "files": {}}
 
 
+def _nbgrader_fails(monkeypatch, *errors):
+    """nbgrader's own autograde fails, for real, with each of `errors` in turn (then works): raised
+    where its Execute step starts, before any kernel. nbgrader logs the traceback and raises
+    NbGraderException("Please see the above traceback ..."), as it does for a kernel that lost its
+    ports to another kernel. Returns the list of autograde attempts."""
+    from mlpcourse import classroom, grading
+
+    attempts, real_autograde, real_preprocess = [], classroom._autograde, grading.SafeExecute.preprocess
+
+    def autograde(*args):
+        attempts.append(1)
+        return real_autograde(*args)
+
+    def preprocess(self, nb, resources=None, km=None):
+        if len(attempts) <= len(errors):
+            raise errors[len(attempts) - 1]
+        return real_preprocess(self, nb, resources, km=km)
+
+    monkeypatch.setattr(classroom, "_autograde", autograde)
+    monkeypatch.setattr(grading.SafeExecute, "preprocess", preprocess)
+    return attempts
+
+
 def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
+    import errno
+
+    import zmq
+
     from mlpcourse import classroom
 
-    real, calls = classroom._autograde, []
-
-    def flaky(*args):
-        calls.append(1)
-        if len(calls) == 1:  # what a kernel that lost its ports to another kernel leaves in the log
-            return {"success": False, "log": "Traceback …\nzmq.error.ZMQError: Address already in use\n"
-                                             "nbgrader.converters.base.NbGraderException: Please see the above"}
-        return real(*args)
-
-    monkeypatch.setattr(classroom, "_autograde", flaky)
+    calls = _nbgrader_fails(monkeypatch, zmq.error.ZMQError(errno.EADDRINUSE))
     template, task = one_task
     result = classroom.grade_task(template, task)
     assert len(calls) == 2
@@ -248,14 +326,7 @@ def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
 def test_nbgrader_failing_every_time_is_reported_with_its_cause(one_task, monkeypatch):
     from mlpcourse import classroom
 
-    calls = []
-
-    def broken(*args):
-        calls.append(1)
-        return {"success": False, "log": "ValueError: points must be a number\n"
-                                         "nbgrader.converters.base.NbGraderException: Please see the above"}
-
-    monkeypatch.setattr(classroom, "_autograde", broken)
+    calls = _nbgrader_fails(monkeypatch, *[ValueError("points must be a number")] * classroom.ATTEMPTS)
     template, task = one_task
     result = classroom.grade_task(template, task)
     assert len(calls) == classroom.ATTEMPTS == 2
