@@ -5,11 +5,8 @@ PY         := $(VENV)/bin/python
 # Where names.txt comes from: $MAKEMORE_NAMES, else a copy beside the repository, else the upstream download.
 NAMES_SRC  ?= $(firstword $(MAKEMORE_NAMES) $(wildcard ../shared/data/names.txt))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-export OMP_NUM_THREADS ?= 1
-# Stored outputs are compared bit for bit (nbval): pin the CPU code paths of PyTorch's kernels
-# and of MKL's matrix products (the same values as mlpcourse.notebooks.NUMERIC_PINS).
-export ATEN_CPU_CAPABILITY ?= avx2
-export MKL_CBWR ?= AVX2
+# The numeric pins (one thread, PyTorch's and MKL's CPU code paths) are set by mlpcourse.notebooks.NUMERIC_PINS
+# wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: all test setup install data release lectures check nbval-copies clean

@@ -19,6 +19,13 @@ import nbformat  # noqa: E402
 from mlpcourse.course import COURSE_ROOT as ROOT, graded_cells, sections, source_notebook, written_points  # noqa: E402
 
 
+def pytest_configure(config):
+    """nbval compares tagged cells of long runs within a stated tolerance (tests/nbval_tolerance.py)."""
+    from tests.nbval_tolerance import install
+
+    install()
+
+
 def section_names():
     return sections(ROOT)
 

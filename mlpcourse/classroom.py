@@ -191,6 +191,18 @@ def _grading_base():
     return base
 
 
+def quiet_library_warnings():
+    """Silence warnings nobody running the grader can act on: SQLAlchemy's about nbgrader's own
+    session handling, nbformat's about the injected-parameters cell (it has no id on purpose)."""
+    import warnings
+
+    from nbformat.validator import MissingIDFieldWarning
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
 def warm_up(preload, core=None):
     """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
     With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
@@ -203,6 +215,7 @@ def warm_up(preload, core=None):
                 pass
     import nbgrader.apps.api  # noqa: F401
 
+    quiet_library_warnings()
     nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
     if preload and sandbox_mode() in ("root", None):
         from .zygote import shared_zygote
@@ -502,6 +515,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     from nbgrader.api import Gradebook
     from tqdm import tqdm
 
+    quiet_library_warnings()
     course_root = Path(course_root)
     config = load_config(course_root)
     settings = GradeClass(config=config)

@@ -217,8 +217,9 @@ class Zygote:
 
     def __init__(self, folder):
         self.path = os.path.join(folder, f".zygote-{os.getpid()}.sock")
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2",
-               "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        from .notebooks import NUMERIC_PINS
+
+        env = {**os.environ, **NUMERIC_PINS, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "mlpcourse.zygote", "serve", self.path], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = self.proc.stdout.readline()
