@@ -60,13 +60,14 @@ def difference(test_text, ref_text, atol, rtol):
     return ""
 
 
-def tolerated(cell, test, ref):
+def tolerated(cell, test, ref, sanitize=lambda text: text):
     """The outputs nbval should compare for this cell: the stored ones where the tagged cell's
-    outputs agree with them within its tolerance, else the cell's own (nbval reports the diff)."""
+    outputs agree with them within its tolerance, else the cell's own (nbval reports the diff).
+    `sanitize` is nbval's (timings and addresses), applied to both texts first."""
     tags = [t for t in cell.get("metadata", {}).get("tags", []) if t in TOLERANCES]
     if not tags or any(out.get("output_type") == "error" for out in test):
         return test
-    if difference(_text(test), _text(ref), *TOLERANCES[tags[-1]]):
+    if difference(sanitize(_text(test)), sanitize(_text(ref)), *TOLERANCES[tags[-1]]):
         return test
     images = [out for out in test if "image/png" in out.get("data", {})]
     return [copy.deepcopy(out) for out in ref if "image/png" not in out.get("data", {})] + images
@@ -81,7 +82,7 @@ def install():
     original = IPyNbCell.compare_outputs
 
     def compare_outputs(self, test, ref, skip_compare=None):
-        return original(self, tolerated(self.cell, test, ref), ref, skip_compare)
+        return original(self, tolerated(self.cell, test, ref, self.sanitize), ref, skip_compare)
 
     compare_outputs._with_tolerance = True
     IPyNbCell.compare_outputs = compare_outputs
