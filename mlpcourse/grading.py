@@ -117,7 +117,7 @@ class SafeExecute(Execute):
     """nbgrader's Execute, except that a dead kernel costs only the cells from there on, and the
     comparison helpers an answer cell may have replaced are restored before every test cell."""
 
-    restore_helpers = Bool(True, help="Run mlpcourse.checks.restore() before each test cell.").tag(config=True)
+    restore_helpers = Bool(True, help="Run makemore.checks.restore() before each test cell.").tag(config=True)
     notebook_timeout = Integer(0, help="Seconds for the whole notebook; cells after that are not run "
                                        "(0: no limit).").tag(config=True)
 
