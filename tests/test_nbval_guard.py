@@ -1,10 +1,10 @@
 """nbval really compares the stored outputs: a changed loss in a source notebook fails it."""
+import os
+import shutil
 import subprocess
 import sys
 
 import nbformat
-
-import shutil
 
 from conftest import ROOT
 from mlpcourse.course import LIBRARY, source_notebook
@@ -25,6 +25,7 @@ def test_changed_loss_fails_nbval(tmp_path):
         [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
          "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-q",
          str(tmp_path / "02_forward_pass.ipynb")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "MAKEMORE_NAMES": str(ROOT / "data" / "names.txt")})  # no data/ above tmp_path
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "17.7698" in proc.stdout and "failed" in proc.stdout
