@@ -9,13 +9,14 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test setup install data release lectures check nbval-copies clean
+.PHONY: all test test-lectures setup install data release lectures check nbval-copies clean
 
 ## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
 all: setup
 	$(PY) -m mlpcourse all
 
-## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval)
+## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval
+## at the grading knobs' length)
 test: setup nbval-copies
 	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -36,11 +37,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: install
 	$(PY) -m mlpcourse provision $(if $(NAMES_SRC),--source $(NAMES_SRC))
 
-# nbval runs copies of the section folders, so that what a notebook writes (07's best_model.pt)
-# never lands in source/ (nbgrader would hand it out with the release)
+# nbval runs copies of the section folders (mlpcourse/testcopies.py), so that what a notebook writes
+# (07's best_model.pt) never lands in source/. `make test`: every notebook at its grading knobs' length,
+# the outputs that do not depend on a run's length compared bit for bit.
 nbval-copies:
-	rm -rf build/nbval && mkdir -p build/nbval
-	for s in source/[0-9][0-9]_*/; do n=$$(basename $$s); mkdir -p build/nbval/$$n && cp $$s/$$n.ipynb $$s/makemore.py build/nbval/$$n/ || exit 1; done
+	$(PY) -m mlpcourse nbval-copies build/nbval
+
+## test-lectures: nbval on every instructor notebook at the lecture's full length (about 17 min on 2 cores):
+## the stored outputs and the walk-throughs are reproduced, long runs within tests/nbval_tolerance.py
+test-lectures: setup
+	$(PY) -m mlpcourse nbval-copies --full build/nbval-full
+	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
+	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  build/nbval-full
 
 ## release: regenerate every section's makemore.py and release/ from source/ (commit the result)
 release: data

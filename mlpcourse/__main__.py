@@ -1,4 +1,4 @@
-"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | check | grade | benchmark | all (see the README)."""
+"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | nbval-copies | check | grade | benchmark | all (see the README)."""
 import sys
 
 
@@ -21,6 +21,8 @@ def main(argv=None):
         from .lectures import main as run
     elif command == "library":
         from .library import main as run
+    elif command == "nbval-copies":
+        from .testcopies import main as run
     elif command == "all":
         from .pipeline import main as run
     else:

@@ -537,7 +537,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         cores = sorted(os.sched_getaffinity(0)) if cluster is not None and hasattr(os, "sched_getaffinity") else []
         addresses = sorted(client.scheduler_info()["workers"])
         warming = [client.submit(warm_up, limits["preload"],
-                                 cores[i] if settings.pin_workers and len(addresses) <= len(cores) else None,
+                                 cores[i] if settings.pin_workers and len(addresses) == len(cores) else None,
                                  workers=[w], allow_other_workers=False, pure=False, key=f"warm-up-{w}")
                    for i, w in enumerate(addresses)]
         try:

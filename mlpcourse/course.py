@@ -51,3 +51,8 @@ def load_config(root=COURSE_ROOT):
     from traitlets.config.loader import PyFileConfigLoader
 
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def grading_knobs(root=COURSE_ROOT):
+    """{notebook: knobs} of the short runs: what nbgrader_config.py gives InjectParameters."""
+    return dict(load_config(root).InjectParameters.get("parameters", {}))

@@ -31,20 +31,13 @@ import nbformat
 from . import answers
 from .assignments import generate
 from .check import copy_section, nbgrader
-from .course import COURSE_ROOT, graded_cells, release_notebook, sections, source_notebook
+from .course import COURSE_ROOT, graded_cells, grading_knobs, release_notebook, sections, source_notebook
 from .data import DataError, provision
 from .notebooks import execute
 from .submissions import answered, reference_answers, reference_files, with_change, write_submission
 
 BUILD = COURSE_ROOT / "build"
 EXAMPLE_STUDENTS = ("reference", "untouched", "partly_wrong")
-
-
-def grading_knobs():
-    """{notebook: knobs} that nbgrader_config.py gives InjectParameters."""
-    from .course import load_config
-
-    return dict(load_config().InjectParameters.get("parameters", {}))
 
 
 def stale_release(names, built=BUILD / "release"):
