@@ -61,21 +61,6 @@ def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
     return root
 
 
-def scores(course, assignments):
-    """{student: {notebook: {grade_id: (score, max)}}} of every autograded cell in the course gradebook."""
-    from nbgrader.api import Gradebook
-
-    out = {}
-    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        for assignment in assignments:
-            for sub in gb.assignment_submissions(assignment):
-                out.setdefault(sub.student.id, {}).update({
-                    nb.name: {g.name: (g.score, g.max_score) for g in nb.grades if g.auto_score is not None
-                              or g.cell_type == "code"}
-                    for nb in sub.notebooks})
-    return out
-
-
 @dataclass
 class Report:
     notebook: str
@@ -87,21 +72,22 @@ class Report:
     wall: float = 0.0         # the grading call, cluster start included
 
 
-def check_notebook(name, workdir=None):
-    """Grade the reference, the release and every catalogued answer of one notebook."""
+def _write_catalogue(course, name):
+    """Write the reference, the release and every catalogued answer of one section as submissions;
+    return ({student: grade_ids it must lose}, {student: label}, {grade_id: points})."""
     mistakes, alternatives = catalogue_mod.catalogue().get(name, ([], []))
-    course = scratch_course([name], workdir)
     source_nb = nbformat.read(source_notebook(name), as_version=4)
     release_nb = nbformat.read(release_notebook(name, course), as_version=4)
     points = graded_cells(source_nb)
-    expect = {"reference": set(), "untouched": set(points)}
     files = reference_files([name])
-    write_submission(course, "reference", {name: answered(release_nb, reference_answers(source_nb))}, files)
-    write_submission(course, "untouched", {name: release_nb})
-    labels = {"reference": "reference answers", "untouched": "untouched release"}
+    prefix = f"s{name[:2]}-"  # one student per submission, whatever the section
+    expect = {prefix + "reference": set(), prefix + "untouched": set(points)}
+    labels = {prefix + "reference": "reference answers", prefix + "untouched": "untouched release"}
+    write_submission(course, prefix + "reference", {name: answered(release_nb, reference_answers(source_nb))}, files)
+    write_submission(course, prefix + "untouched", {name: release_nb})
     for k, change in enumerate(mistakes + alternatives):
         kind = "mistake" if change.loses else "alternative"
-        student = f"{kind}-{k:02d}-{change.cell or 'files'}"
+        student = f"{prefix}{kind}-{k:02d}-{change.cell or 'files'}"
         unknown = set(change.loses) - set(points)
         if unknown:
             raise ValueError(f"{name}: {change.why}: no test cell {sorted(unknown)}")
@@ -110,44 +96,63 @@ def check_notebook(name, workdir=None):
         write_submission(course, student, {name: nb}, {name: {**files.get(name, {}), **dict(change.files)}})
         expect[student] = set(change.loses)
         labels[student] = change.why
+    return expect, labels, points
+
+
+def check_notebooks(names, workdir=None, workers=1):
+    """Grade the reference, the release and every catalogued answer of each section, all in one
+    scratch course with one call of the class grader (as an instructor grades: nbgrader's
+    autograde, kernels forked from each worker's zygote); return {section: Report}."""
     from .classroom import grade_class
 
-    # the class grader on one local worker (kernels forked from its zygote), as an instructor grades
-    report = grade_class(course, students=sorted(expect), workers=1, feedback=False, progress=False,
-                         assignments=[name])
-    graded = {r["student"]: r for r in report["results"]}
-    report_seconds = [r["seconds"] for r in report["results"]]
-    report = Report(name, seconds=sum(report_seconds), submissions=len(expect),
-                    slowest=max(report_seconds, default=0.0), wall=report["seconds"])
-    for student, should_lose in expect.items():
-        result = graded.get(student)
-        if result is None:
-            report.problems.append(f"{student}: not graded")
-            continue
-        cells = {gid: (g["auto_score"] or 0.0, g["max_score"]) for gid, g in result["grades"].items()
-                 if g["kind"] == "test"}
-        lost = {gid for gid, (score, max_score) in cells.items() if gid in points and score < max_score}
-        total = sum(score for gid, (score, _) in cells.items() if gid in points)
-        status = "" if result["status"] == "ok" else f" [{result['status']}: {result['reason']}]"
-        line = (f"{student:40s} {total:5.1f}/{sum(points.values()):4.1f}  lost {sorted(lost) or '-'}  "
-                f"({labels[student]}){status}")
-        report.lines.append(line)
-        if lost != should_lose:
-            report.problems.append(f"{line}: expected to lose {sorted(should_lose) or 'nothing'}")
+    course = scratch_course(names, workdir)
+    written = {name: _write_catalogue(course, name) for name in names}
+    report = grade_class(course, workers=workers, feedback=False, progress=False, assignments=list(names))
+    graded = {(r["student"], r["notebook"]): r for r in report["results"]}
+    reports = {}
+    for name, (expect, labels, points) in written.items():
+        seconds = [graded[(s, name)]["seconds"] for s in expect if (s, name) in graded]
+        out = reports[name] = Report(name, seconds=sum(seconds), submissions=len(expect),
+                                     slowest=max(seconds, default=0.0), wall=report["seconds"])
+        caught = set().union(*(lose for s, lose in expect.items() if not s.endswith("-untouched")))
+        if set(points) - caught:
+            out.problems.append(f"no catalogued mistake loses the points of {sorted(set(points) - caught)}")
+        for student, should_lose in expect.items():
+            result = graded.get((student, name))
+            if result is None:
+                out.problems.append(f"{student}: not graded")
+                continue
+            cells = {gid: (g["auto_score"] or 0.0, g["max_score"]) for gid, g in result["grades"].items()
+                     if g["kind"] == "test"}
+            lost = {gid for gid, (score, max_score) in cells.items() if gid in points and score < max_score}
+            total = sum(score for gid, (score, _) in cells.items() if gid in points)
+            status = "" if result["status"] == "ok" else f" [{result['status']}: {result['reason']}]"
+            line = (f"{student:40s} {total:5.1f}/{sum(points.values()):4.1f}  lost {sorted(lost) or '-'}  "
+                    f"({labels[student]}){status}")
+            out.lines.append(line)
+            if lost != should_lose:
+                out.problems.append(f"{line}: expected to lose {sorted(should_lose) or 'nothing'}")
     if workdir is None:
         shutil.rmtree(course, ignore_errors=True)
-    return report
+    return reports
+
+
+def check_notebook(name, workdir=None):
+    """check_notebooks for one section."""
+    return check_notebooks([name], workdir)[name]
 
 
 def main(argv):
     names = argv or sorted(catalogue_mod.catalogue())
     bad = 0
-    for name in names:
-        report = check_notebook(name)
-        print(f"== {name}: {report.submissions} submissions graded in {report.wall:.1f} s "
-              f"({report.seconds / report.submissions:.1f} s each on the worker, slowest {report.slowest:.1f} s)")
+    reports = check_notebooks(names, workers=0)
+    for name, report in reports.items():
+        print(f"== {name}: {report.submissions} submissions, {report.seconds / report.submissions:.1f} s each "
+              f"on a worker, slowest {report.slowest:.1f} s")
         print("\n".join(report.lines))
         for p in report.problems:
             print("PROBLEM:", p)
         bad += len(report.problems)
+    wall = next(iter(reports.values())).wall if reports else 0.0
+    print(f"{sum(r.submissions for r in reports.values())} submissions graded in {wall:.1f} s; {bad} problems")
     return 1 if bad else 0

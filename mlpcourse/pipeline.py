@@ -30,7 +30,7 @@ import nbformat
 
 from . import answers
 from .assignments import generate
-from .check import copy_section, nbgrader
+from .check import copy_section
 from .course import COURSE_ROOT, graded_cells, grading_knobs, release_notebook, sections, source_notebook
 from .data import DataError, provision
 from .notebooks import execute

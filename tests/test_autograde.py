@@ -1,26 +1,23 @@
 """Autograding with nbgrader (through the class grader, as an instructor grades): the reference
 earns every point, the release none, and every catalogued mistake loses exactly the points of the
-test cells it names (mlpcourse.check)."""
+test cells it names (mlpcourse.check). Every section's catalogue is graded in one scratch course
+by one call of the class grader on two workers."""
 from conftest import section_names
-from mlpcourse.check import check_notebook
+from mlpcourse.check import check_notebooks
 
 MAX_SECONDS_PER_SUBMISSION = 15
 
 
-def _catalogue_grades_as_expected(name, tmp_path):
-    report = check_notebook(name, tmp_path)
-    print(f"{name}: {report.submissions} submissions graded in {report.wall:.1f} s, "
-          f"{report.seconds / report.submissions:.1f} s each on the worker, slowest {report.slowest:.1f} s")
-    print("\n".join(report.lines))
-    assert not report.problems, "\n".join(report.problems)
-    assert report.slowest < MAX_SECONDS_PER_SUBMISSION, (
-        f"a submission of {name} takes {report.slowest:.1f} s to autograde; lower its grading knobs")
-
-
-# One test class per notebook: with `--dist loadscope` each class is a scope of its own, so the
-# notebooks are graded in parallel while nbval keeps each notebook's cells on one worker.
-for _name in section_names():
-    _cls = type(f"TestSection{_name[:2]}", (), {
-        "test_catalogue_grades_as_expected": lambda self, tmp_path, _n=_name: _catalogue_grades_as_expected(_n, tmp_path),
-        "__doc__": f"Autograding the catalogue of {_name}."})
-    globals()[_cls.__name__] = _cls
+def test_every_catalogue_grades_as_expected(tmp_path):
+    reports = check_notebooks(section_names(), tmp_path, workers=2)
+    problems, slow = [], []
+    for name, report in reports.items():
+        print(f"{name}: {report.submissions} submissions, {report.seconds / report.submissions:.1f} s each "
+              f"on a worker, slowest {report.slowest:.1f} s")
+        print("\n".join(report.lines))
+        problems += [f"{name}: {p}" for p in report.problems]
+        if report.slowest >= MAX_SECONDS_PER_SUBMISSION:
+            slow.append(f"a submission of {name} takes {report.slowest:.1f} s to autograde; lower its grading knobs")
+    print(f"graded in {next(iter(reports.values())).wall:.1f} s")
+    assert not problems, "\n".join(problems)
+    assert not slow, "\n".join(slow)

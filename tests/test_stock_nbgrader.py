@@ -6,7 +6,8 @@ up with the README's set-up steps (`make setup` runs `python -m mlpcourse provis
 describes and with nothing but its own command line: students and a due date go into the gradebook,
 `generate_assignment` regenerates a section without changing the committed release, every section
 is autograded for a reference and an untouched submission, feedback is generated and the grades are
-exported; finally `python -m mlpcourse grade` grades every section of both students again.
+exported; finally the main job (`python -m mlpcourse all`, what `make all` runs) grades its example
+submissions of every section, agrees with stock autograde, and leaves `git status` clean.
 
 All tests share one clone (module fixture) and run in order, in one class, so that `--dist
 loadscope` keeps them on one xdist worker. Stage times are printed (pytest -s shows them).
@@ -132,6 +133,9 @@ def clone(tmp_path_factory):
     assert Path(where).resolve().is_relative_to(root.resolve()), (
         f"with PYTHONPATH={root} the subprocesses import mlpcourse from {where}, not from the clone")
     c.digests = {rel: _digest(root / rel) for rel in files}
+    for args in (["init", "-q"], ["add", "-A"],  # a git repository, as a clone is: `git status` must stay clean
+                 ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", "clone"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
     c.stage(f"clone ({len(files)} files)", t0)
 
     t0 = Clone.start()
@@ -226,7 +230,7 @@ class TestStockNbgraderOnFreshClone:
             clone.nbgrader("generate_feedback", name)
         clone.stage("generate_feedback (every section)", t1)
         t1 = Clone.start()
-        clone.nbgrader("export", f"--to={root / 'grades.csv'}")
+        clone.nbgrader("export", f"--to={root / 'build' / 'stock-grades.csv'}")
         clone.stage("export", t1)
 
         alice, bob = clone.scores("alice"), clone.scores("bob")
@@ -237,7 +241,7 @@ class TestStockNbgraderOnFreshClone:
         earned = {n: bob[n] for n in names if bob[n] != 0}
         assert not earned, f"stock autograde gave the untouched release points: {earned}"
 
-        with open(root / "grades.csv", newline="") as f:
+        with open(root / "build" / "stock-grades.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         pairs = sorted((r["assignment"], r["student_id"]) for r in rows)
         want = sorted((n, s) for n in names for s in STUDENTS)
@@ -257,24 +261,31 @@ class TestStockNbgraderOnFreshClone:
                 assert "BEGIN HIDDEN TESTS" not in text, f"{page.relative_to(root)} shows hidden tests"
         clone.stage("stock autograde + feedback + export (every section)", t0)
 
-    def test_mlpcourse_grade_every_section_of_every_student(self, clone):
+    def test_main_job_grades_the_examples_and_leaves_git_status_clean(self, clone):
         t0 = Clone.start()
         root, names = clone.root, clone.names
-        if not (root / "submitted" / "alice").is_dir():
-            pytest.skip("no submissions: the stock autograde test did not run")
         sources = {n: nbformat.read(source_notebook(n, root), as_version=4) for n in names}
         expected = {n: sum(graded_cells(nb).values()) for n, nb in sources.items()}
         total = {n: expected[n] + written_points(nb) for n, nb in sources.items()}
-        (root / "build" / "grades.csv").unlink(missing_ok=True)
-        clone.run("-m", "mlpcourse", "grade", "--student", "alice", "--student", "bob", "--workers", "2")
-        clone.stage("python -m mlpcourse grade (2 students, every section)", t0)
+        proc = clone.run("-m", "mlpcourse", "all", timeout=1200)
+        clone.stage("python -m mlpcourse all (the main job)", t0)
+        print(proc.stdout)
 
-        path = root / "build" / "grades.csv"
-        assert path.is_file(), "`python -m mlpcourse grade` wrote no build/grades.csv"
-        with open(path, newline="") as f:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                                check=True, capture_output=True, text=True).stdout
+        assert status == "", f"the stock commands and the main job left the clone dirty (`git status --porcelain`):\n{status}"
+        out = proc.stdout
+        assert "[6/6] grades" in out and "automatic points" in out, f"the main job printed no grade table:\n{out[-2000:]}"
+        for name in names:
+            assert f"\n{name} " in out, f"the grade table has no row for {name}:\n{out[-2000:]}"
+        noise = [line for line in (out + proc.stderr).splitlines()
+                 if any(w in line for w in ("Warning:", "SAWarning", "WARNING |", "ERROR |", "Traceback"))]
+        assert not noise, "the main job printed warnings a user cannot act on:\n" + "\n".join(noise[:10])
+
+        with open(root / "build" / "grades.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         pairs = sorted((r["student"], r["notebook"]) for r in rows)
-        want = sorted((s, n) for s in STUDENTS for n in names)
+        want = sorted((s, n) for s in ("partly_wrong", "reference", "untouched") for n in names)
         assert pairs == want, f"build/grades.csv rows (student, section): {pairs}, expected {want}"
         for r in rows:
             where = f"build/grades.csv {r['student']}/{r['notebook']}"
@@ -285,17 +296,15 @@ class TestStockNbgraderOnFreshClone:
             assert abs(float(r["auto_max"]) - expected[r["notebook"]]) < 1e-9, (
                 f"{where}: auto_max {r['auto_max']}, the source notebook has {expected[r['notebook']]} automatic points "
                 "(written answers count apart, in written_max)")
-            if r["student"] == "alice":
-                assert float(r["auto_score"]) == float(r["auto_max"]), (
-                    f"{where}: the reference earned {r['auto_score']} of {r['auto_max']}")
-            else:
+            if r["student"] == "reference":
+                assert float(r["auto_score"]) == float(r["auto_max"]), f"{where}: the reference earned {r['auto_score']}"
+            elif r["student"] == "untouched":
                 assert float(r["auto_score"]) == 0.0, f"{where}: the untouched release earned {r['auto_score']}"
+            else:
+                assert 0.0 < float(r["auto_score"]) < float(r["auto_max"]), (
+                    f"{where}: one catalogued mistake should cost some points, not all: {r['auto_score']}")
 
-        again = {"alice": clone.scores("alice"), "bob": clone.scores("bob")}
-        if clone.stock_scores:
+        if clone.stock_scores:  # the class grader and stock autograde agree on the same answers
+            again = {"alice": clone.scores("reference"), "bob": clone.scores("untouched")}
             assert again == clone.stock_scores, (
-                f"grading again with mlpcourse grade changed the gradebook's scores: "
-                f"stock autograde {clone.stock_scores}, mlpcourse grade {again}")
-        changed = [rel for rel, digest in clone.digests.items()
-                   if not (root / rel).is_file() or _digest(root / rel) != digest]
-        assert not changed, f"the stock commands and mlpcourse grade changed files of the clone: {changed}"
+                f"stock autograde {clone.stock_scores}, the main job (reference, untouched) {again}")

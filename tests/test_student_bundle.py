@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 from conftest import ROOT, section_names
-from mlpcourse.check import nbgrader, scores, scratch_course
+from mlpcourse.check import scratch_course
+from mlpcourse.classroom import grade_class
 from mlpcourse.course import LIBRARY, graded_cells, is_test_cell, nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.library import RUNTIME, saved_functions, write_libraries
 from mlpcourse.submissions import answered, reference_answers, reference_files, write_submission
@@ -136,12 +137,11 @@ def test_alias_attack_earns_nothing(name, tmp_path):
             calls = re.compile(rf"(?<![\w.]){f}\(")
             expect[student] = {nbgrader_meta(c)["grade_id"] for c in source.cells
                                if is_test_cell(c) and calls.search(c.source)}
-    nbgrader(course, "autograde", name, "--force")
-    got = scores(course, [name])
+    report = grade_class(course, workers=1, feedback=False, progress=False, assignments=[name])
+    got = {r["student"]: r["grades"] for r in report["results"]}
     total = sum(points.values())
     for student, zeroed in expect.items():
-        cells = got[student][name]
-        earned = {gid: cells[gid][0] for gid in points}
+        earned = {gid: got[student][gid]["auto_score"] or 0.0 for gid in points}
         print(f"{name} {student}: {sum(earned.values()):.1f}/{total:.1f}")
         assert zeroed, f"{student}: no test cell calls the attacked function"
         for gid in zeroed:
