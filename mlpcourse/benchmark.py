@@ -1,8 +1,16 @@
-"""Benchmark of class grading: N synthetic submissions of every notebook, graded on Dask.
+"""Measurements: the two commands on a fresh clone, and class grading on Dask.
 
+    python -m mlpcourse benchmark --commands   # `.ci/run` and `make all`, each in a fresh clone of HEAD
     python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--compare-preload]
-                                  [--out build/benchmark.json]
     python -m mlpcourse benchmark --report     # docs/benchmarks.md from build/benchmark.json
+
+Each run updates its own part of build/benchmark.json (with the machine it ran on) and rewrites
+docs/benchmarks.md from the whole file.
+
+The commands: `git clone` of the committed HEAD into a temporary folder (with the `shared/`
+folder beside the repository linked beside the clone, where the Makefile finds names.txt), then
+the command, install included, timed from start to exit; afterwards `git status --porcelain`
+of the clone must be empty. Each command gets its own clone.
 
 The class mixes perfect submissions, partly wrong ones (a catalogued mistake in each notebook),
 broken ones (a notebook that is not JSON, a kernel that dies) and untouched releases. It is
@@ -62,6 +70,40 @@ def make_class(course, n, seed=0):
     return kinds
 
 
+def time_commands(commands=(("bash .ci/run", ["bash", ".ci/run"]), ("make all", ["make", "all"]))):
+    """Run each command in its own fresh clone of HEAD; return a row per command."""
+    import os
+    import subprocess
+
+    rows = []
+    logs = COURSE_ROOT / "build" / "commands"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "NBGRADER_DB_URL")}
+    shared = COURSE_ROOT.parent / "shared"
+    for label, argv in commands:
+        with tempfile.TemporaryDirectory(prefix="mlpcourse-clone-") as tmp:
+            clone = Path(tmp) / "main"
+            subprocess.run(["git", "clone", "--quiet", str(COURSE_ROOT), str(clone)], check=True)
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
+                                    text=True).stdout.strip()
+            if shared.is_dir():
+                (Path(tmp) / "shared").symlink_to(shared)
+            log = logs / (label.replace(" ", "_").replace("/", "_").replace(".", "") + ".log")
+            start = time.perf_counter()
+            with open(log, "w") as out:
+                proc = subprocess.run(argv, cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT)
+            seconds = time.perf_counter() - start
+            status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
+                                    capture_output=True, text=True).stdout
+            tail = [line for line in log.read_text().splitlines() if line.strip()][-1:] or [""]
+            rows.append({"command": label, "commit": commit, "seconds": round(seconds, 1),
+                         "exit_status": proc.returncode, "git_status_clean": status == "",
+                         "last_line": tail[0][:160], "log": str(log.relative_to(COURSE_ROOT))})
+            print(f"{label}: exit {proc.returncode} in {seconds:.0f} s, git status "
+                  f"{'clean' if status == '' else 'DIRTY'}; log {log}", flush=True)
+    return rows
+
+
 def timed_grading(course, **kwargs):
     """grade_class(course, **kwargs) and the wall time of the whole call, start and feedback included."""
     start = time.perf_counter()
@@ -114,12 +156,30 @@ def report(data, out):
             ("subset, 2 workers, kernels from scratch", data.get("subset_2_worker_no_preload"))]
     lines = ["# Benchmarks", "",
              "Written by `python -m mlpcourse benchmark --report` from `build/benchmark.json`, which",
-             "`python -m mlpcourse benchmark` measures. Do not edit by hand.", "",
-             "| machine | |", "|---|---|",
-             f"| CPU | {m.get('cpu', '?')} ({'AVX-512' if m.get('avx512') else 'no AVX-512'}) |",
-             f"| cores | {m.get('cores', '?')} |", f"| date | {m.get('date', '?')} |",
-             f"| commit | {m.get('commit', '?')} |", f"| torch | {m.get('torch', '?')} |", "",
-             "## Class grading", "",
+             "`python -m mlpcourse benchmark [--commands]` measures. Do not edit by hand.", ""]
+    commands = data.get("commands")
+    if commands:
+        c = commands.get("machine", {})
+        lines += ["## The two commands on a fresh clone", "",
+                  f"Measured on {c.get('cpu', '?')} ({'AVX-512' if c.get('avx512') else 'no AVX-512'}), "
+                  f"{c.get('cores', '?')} cores, {c.get('date', '?')}, torch {c.get('torch', '?')}. "
+                  "Install (the virtualenv) included; each command in its own clone.", "",
+                  "| command | commit | wall | exit status | `git status` afterwards | last line of its output |",
+                  "|---|---|---:|---:|---|---|"]
+        for r in commands["rows"]:
+            lines.append(f"| `{r['command']}` | {r['commit']} | {r['seconds'] // 60:.0f} min {r['seconds'] % 60:.0f} s | "
+                         f"{r['exit_status']} | {'clean' if r['git_status_clean'] else 'changed'} | "
+                         f"{r['last_line'].replace('|', '/')} |")
+        lines.append("")
+    if not any(data.get(k) for k in ("class", "subset_1_worker", "subset_2_worker")):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("\n".join(lines) + "\n")
+        return out
+    lines += ["## Class grading", "",
+              f"Measured on {m.get('cpu', '?')} ({'AVX-512' if m.get('avx512') else 'no AVX-512'}), "
+              f"{m.get('cores', '?')} cores, {m.get('date', '?')}, commit {m.get('commit', '?')}, "
+              f"torch {m.get('torch', '?')}: `python -m mlpcourse benchmark --students {data.get('students', '?')} "
+              f"--speedup-students {data.get('speedup_students', '?')}`.", "",
              "| run | students | notebooks | wall s | s per submission | worker s per notebook | kernel start s | cells s | feedback s | rest s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, r in rows:
@@ -149,12 +209,24 @@ def main(argv=None):
     parser.add_argument("--compare-preload", action="store_true",
                         help="also grade the subset with kernels started from scratch (GradeClass.preload off)")
     parser.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from --out")
+    parser.add_argument("--commands", action="store_true",
+                        help="time `.ci/run` and `make all`, each on a fresh clone of HEAD (install included)")
     args = parser.parse_args(argv)
+    path = Path(args.out)
+    stored = json.loads(path.read_text()) if path.is_file() else {}
     if args.report:
-        print(report(json.loads(Path(args.out).read_text()), COURSE_ROOT / "docs" / "benchmarks.md"))
+        print(report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
         return 0
+    if args.commands:
+        stored["commands"] = {"machine": machine(), "rows": time_commands()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        print(report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
+        return 0 if all(r["exit_status"] == 0 and r["git_status_clean"] for r in stored["commands"]["rows"]) else 1
     start = time.perf_counter()
-    out = {"machine": machine()}
+    out = {"machine": machine(), "students": args.students, "speedup_students": args.speedup_students}
+    if "commands" in stored:
+        out["commands"] = stored["commands"]
     with tempfile.TemporaryDirectory(prefix="mlpcourse-bench-") as tmp:
         course = scratch_course(sections(), Path(tmp) / "course")
         make_class(course, args.students)
