@@ -148,7 +148,7 @@ def machine():
             "date": datetime.date.today().isoformat(), "commit": commit, "torch": torch.__version__}
 
 
-def report(data, out):
+def write_report(data, out):
     """docs/benchmarks.md: the tables of one benchmark run (build/benchmark.json)."""
     m = data.get("machine", {})
     rows = [("class, default cluster", data.get("class")), ("subset, 1 worker", data.get("subset_1_worker")),
@@ -215,13 +215,13 @@ def main(argv=None):
     path = Path(args.out)
     stored = json.loads(path.read_text()) if path.is_file() else {}
     if args.report:
-        print(report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
+        print(write_report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
         return 0
     if args.commands:
         stored["commands"] = {"machine": machine(), "rows": time_commands()}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2))
-        print(report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
+        print(write_report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
         return 0 if all(r["exit_status"] == 0 and r["git_status_clean"] for r in stored["commands"]["rows"]) else 1
     start = time.perf_counter()
     out = {"machine": machine(), "students": args.students, "speedup_students": args.speedup_students}
@@ -255,5 +255,5 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
-    print(report(out, COURSE_ROOT / "docs" / "benchmarks.md"))
+    print(write_report(out, COURSE_ROOT / "docs" / "benchmarks.md"))
     return 0

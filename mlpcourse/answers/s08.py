@@ -91,6 +91,10 @@ def first_batch(parameters, X, Y, g, batch_size=32):
     Alternative("saturation", "a count divided by the number of entries", new='''
 def saturation(h, threshold=0.99):
     return (h.abs() > threshold).sum().item() / h.numel()'''.strip()),
+    Alternative("saturation", "compared in Python floats (float64), one entry at a time", new='''
+def saturation(h, threshold=0.99):
+    values = h.flatten().tolist()
+    return sum(abs(v) > threshold for v in values) / len(values)'''.strip()),
     Alternative("dead_neurons", "no column with an unsaturated entry", new='''
 def dead_neurons(h, threshold=0.99):
     return ~(h.abs() <= threshold).any(0)'''.strip()),
