@@ -26,10 +26,9 @@ def pytest_configure(config):
     install()
 
 
-# The longest scopes first (the Makefile passes --no-loadscope-reorder, so xdist keeps this order
-# instead of putting the scopes with the most tests first), so that they start at once on the two
-# workers and the short ones fill in behind. Worker seconds in `make test` on 2 cores, about:
-# catalogues 380, class grading 340, stock nbgrader 240, main job 150, student bundle 160; others < 60.
+# The longest scopes first, so that `--dist loadscope` starts them at once on the two workers and
+# the short ones fill in behind (worker seconds in `make test` on 2 cores, about: catalogues 380,
+# class grading 340, stock nbgrader 240, main job 150, student bundle 160; all others < 60).
 SLOW_FIRST = ("tests/test_autograde.py", "tests/test_classroom.py", "tests/test_stock_nbgrader.py",
               "tests/test_main_job.py", "tests/test_student_bundle.py")
 
