@@ -43,7 +43,7 @@ data: install
 nbval-copies:
 	$(PY) -m mlpcourse nbval-copies build/nbval
 
-## test-lectures: nbval on every instructor notebook at the lecture's full length (about 17 min on 2 cores):
+## test-lectures: nbval on every instructor notebook at the lecture's full length (every model trained in full):
 ## the stored outputs and the walk-throughs are reproduced, long runs within tests/nbval_tolerance.py
 test-lectures: setup
 	$(PY) -m mlpcourse nbval-copies --full build/nbval-full

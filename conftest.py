@@ -26,20 +26,6 @@ def pytest_configure(config):
     install()
 
 
-# The longest scopes first, so that `--dist loadscope` starts them at once on the two workers and
-# the short ones fill in behind (worker seconds in `make test` on 2 cores, about: catalogues 380,
-# class grading 340, stock nbgrader 240, main job 150, student bundle 160; all others < 60).
-SLOW_FIRST = ("tests/test_autograde.py", "tests/test_classroom.py", "tests/test_stock_nbgrader.py",
-              "tests/test_main_job.py", "tests/test_student_bundle.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    def rank(item):
-        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
-
-    items.sort(key=rank)  # stable: the order within a scope is kept
-
-
 def section_names():
     return sections(ROOT)
 
