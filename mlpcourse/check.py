@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,11 +134,6 @@ def check_notebooks(names, workdir=None, workers=1):
     if workdir is None:
         shutil.rmtree(course, ignore_errors=True)
     return reports
-
-
-def check_notebook(name, workdir=None):
-    """check_notebooks for one section."""
-    return check_notebooks([name], workdir)[name]
 
 
 def main(argv):
