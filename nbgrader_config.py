@@ -44,7 +44,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "mlpcourse.grading.DropDuplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "mlpcourse.grading.RestoreCells",  # nbgrader's OverwriteCells; a deleted test cell goes back in place
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)

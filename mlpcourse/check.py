@@ -4,7 +4,9 @@
 
 For each notebook: the reference answers must earn every automatic point, the untouched
 release none, each catalogued mistake must lose exactly the points of the test cells it names,
-and each alternative must keep every point.
+and each alternative must keep every point. A copy of the first mistake whose test cells were
+deleted or emptied must lose the same points (the cells are put back). The alias attack (mlpcourse.aliases) is graded with
+the mistakes.
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from pathlib import Path
 import nbformat
 
 from . import answers as catalogue_mod
+from .aliases import attacks as alias_attacks
 from .assignments import generate
 from .course import COURSE_ROOT, graded_cells, release_notebook, source_notebook
 from .runtime import verify
-from .submissions import answered, reference_answers, reference_files, with_change, write_submission
+from .submissions import answered, reference_answers, reference_files, tampered, with_change, write_submission
 
 
 def nbgrader(course, *args, timeout=3600):
@@ -75,6 +78,8 @@ def _write_catalogue(course, name):
     """Write the reference, the release and every catalogued answer of one section as submissions;
     return ({student: grade_ids it must lose}, {student: label}, {grade_id: points})."""
     mistakes, alternatives = catalogue_mod.catalogue().get(name, ([], []))
+    changes = ([("mistake", m) for m in mistakes] + [("alias", m) for m in alias_attacks(name)]
+               + [("alternative", a) for a in alternatives])
     source_nb = nbformat.read(source_notebook(name), as_version=4)
     release_nb = nbformat.read(release_notebook(name, course), as_version=4)
     points = graded_cells(source_nb)
@@ -84,8 +89,12 @@ def _write_catalogue(course, name):
     labels = {prefix + "reference": "reference answers", prefix + "untouched": "untouched release"}
     write_submission(course, prefix + "reference", {name: answered(release_nb, reference_answers(source_nb))}, files)
     write_submission(course, prefix + "untouched", {name: release_nb})
-    for k, change in enumerate(mistakes + alternatives):
-        kind = "mistake" if change.loses else "alternative"
+    first = next((m for m in mistakes if m.cell), None)
+    if first:  # the first mistake behind test cells that were deleted or emptied: they are put back
+        student = prefix + "tampered"
+        write_submission(course, student, {name: tampered(with_change(release_nb, source_nb, first))}, files)
+        expect[student], labels[student] = set(first.loses), f"every test cell deleted or emptied, and: {first.why}"
+    for k, (kind, change) in enumerate(changes):
         student = f"{prefix}{kind}-{k:02d}-{change.cell or 'files'}"
         unknown = set(change.loses) - set(points)
         if unknown:

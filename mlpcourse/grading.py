@@ -10,13 +10,13 @@ from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
+from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_code_cell
-from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor, OverwriteCells
 from papermill.translators import translate_parameters
 from traitlets import Bool, Dict, Integer
 
-from .course import is_test_cell
+from .course import is_test_cell, nbgrader_meta
 
 
 PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked knobs cell
@@ -195,3 +195,32 @@ class DropDuplicateIds(DeduplicateIds):
         if "nbgrader" in cell.metadata and not cell.metadata.nbgrader:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+# --- sanitizing: deleted test cells ------------------------------------------------------
+
+
+class RestoreCells(OverwriteCells):
+    """nbgrader's OverwriteCells, with deleted grade cells put back where the instructor's notebook
+    has them. nbgrader 0.9.6 puts a deleted cell right after the cell that precedes it in the
+    source, and only if that one is a grade or solution cell: after a locked cell it raises
+    KeyError and the whole notebook scores 0; after an answer cell it lands before the student's
+    cells that call the answer (the visible call a test reads). Here it goes right before the
+    next cell of the instructor's notebook that the submission still has (any cell with a
+    grade_id), or at the end if there is none."""
+
+    def add_missing_grade_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_ids = [cell.name for cell in source_nb.source_cells]
+        source_cells = {cell.name: cell for cell in source_nb.source_cells}
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+        for grade_cell in sorted(source_nb.grade_cells, key=lambda c: source_ids.index(c.name)):
+            present = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id")}
+            if grade_cell.name in present:
+                continue
+            self.log.warning(f"Missing grade cell {grade_cell.name} encountered, adding to notebook")
+            later = [present[name] for name in source_ids[source_ids.index(grade_cell.name) + 1:] if name in present]
+            cell = self.missing_cell_transform(source_cells[grade_cell.name], grade_cell.max_score,
+                                               is_solution=grade_cell.name in solution_ids)
+            nb.cells.insert(min(later) if later else len(nb.cells), from_dict(cell))
+        return nb, resources

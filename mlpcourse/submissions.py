@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import graded_cells, nbgrader_meta  # noqa: F401 (re-exported for the tests)
+from .course import graded_cells, is_test_cell, nbgrader_meta  # noqa: F401 (re-exported for the tests)
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -38,6 +38,19 @@ def with_change(release_nb, source_nb, change):
     answers = reference_answers(source_nb)
     answers[change.cell] = change.apply(answers[change.cell])
     return answered(release_nb, answers)
+
+
+def tampered(nb):
+    """A copy of a submission with every test cell tampered with: every other one deleted, the
+    rest emptied to `pass` (grading must put back each of them, as the instructor wrote it)."""
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    tests = [c for c in nb.cells if is_test_cell(c)]
+    for k, cell in enumerate(tests):
+        if k % 2:
+            cell.source = "pass"
+        else:
+            nb.cells.remove(cell)
+    return nb
 
 
 def write_submission(course_root, student, notebooks, files=None):

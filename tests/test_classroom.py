@@ -53,14 +53,72 @@ def _grade_watching_repo(*args, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def postgres():
+    """A PostgreSQL server of its own (initdb in a temporary folder), for the class gradebook."""
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not binaries:
+        pytest.fail("the PostgreSQL server binaries are not installed")
+    bin_dir = Path(binaries[-1])
+    data = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))
+    as_user = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    run([*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "grader", "--auth=trust"])
+    run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
+         f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"])
+    try:
+        run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "grader", "gradebook"])
+        yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory):
+    """A Dask scheduler and two worker processes, started with Dask's own command line."""
+    dask = str(Path(sys.executable).parent / "dask")
+    scheduler_file = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(scheduler_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        assert wait_for(scheduler_file.exists, 60), "the scheduler did not start"
+        address = json.loads(scheduler_file.read_text())["address"]
+        for i in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                           "--name", f"worker-{i}", "--host", "127.0.0.1"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from dask.distributed import Client
+
+        with Client(address) as client:
+            assert wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, 90), "workers did not join"
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, postgres, dask_scheduler):
+    """The class graded twice: first on a local cluster into the course's SQLite gradebook, with
+    feedback; then on a Dask scheduler with two worker processes into a PostgreSQL gradebook."""
     course = make_course(tmp_path_factory.mktemp("class") / "course")
     expected = build_class(course)
     first, repo_first = _grade_watching_repo(course, workers=2, progress=False)
     after_first = tmp_path_factory.mktemp("first-run") / "course"  # its autograded notebooks and feedback
     shutil.copytree(course, after_first)
-    second, repo_second = _grade_watching_repo(course, workers=2, progress=False, feedback=False)
-    return {"course": course, "expected": expected, "first": first, "second": second,
+    second, repo_second = _grade_watching_repo(course, scheduler=dask_scheduler, db_url=postgres,
+                                               progress=False, feedback=False)
+    return {"course": course, "expected": expected, "first": first, "second": second, "postgres": postgres,
             "after_first": after_first, "repo_changed": repo_first + repo_second}
 
 
@@ -187,73 +245,29 @@ def test_feedback_made_on_workers_is_what_nbgrader_makes(graded, tmp_path):
                 assert (ours / page).read_text() == (stock / page).read_text(), f"{student}/{section}/{page}"
 
 
-@pytest.fixture
-def postgres():
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not binaries:
-        pytest.fail("the PostgreSQL server binaries are not installed")
-    bin_dir = Path(binaries[-1])
-    data = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))
-    as_user = []
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    run([*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "grader", "--auth=trust"])
-    run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
-         f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"])
-    try:
-        run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "grader", "gradebook"])
-        yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
-                       capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def test_gradebook_on_postgresql(graded, postgres):
+def test_gradebook_on_postgresql(graded):
+    """The second run wrote into PostgreSQL: one assignment per section, every student's points."""
     from nbgrader.api import Gradebook
 
-    report = grade_class(graded["course"], students=SUBSET, db_url=postgres, workers=2, progress=False,
-                         feedback=False)
+    report = graded["second"]
     assert report["db_url"].startswith("postgresql://")
-    assert not _mismatches(report, graded["expected"], SUBSET)
-    with Gradebook(postgres) as gb:
+    assert not _mismatches(report, graded["expected"])
+    with Gradebook(graded["postgres"]) as gb:
         assert sorted(a.name for a in gb.assignments) == NOTEBOOKS  # one assignment per section
-        for student in SUBSET:
-            assert _gradebook_points(gb, student, NOTEBOOKS) == graded["expected"][student], student
+        for student, per_notebook in graded["expected"].items():
+            assert _gradebook_points(gb, student, per_notebook) == per_notebook, student
 
 
-def test_dask_scheduler_and_two_worker_processes(graded, tmp_path):
-    dask = str(Path(sys.executable).parent / "dask")
-    scheduler_file = tmp_path / "scheduler.json"
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(scheduler_file)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        assert wait_for(scheduler_file.exists, 60), "the scheduler did not start"
-        address = json.loads(scheduler_file.read_text())["address"]
-        for i in range(2):
-            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard",
-                                           "--name", f"worker-{i}", "--host", "127.0.0.1"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from dask.distributed import Client
+def test_dask_scheduler_and_two_worker_processes(graded, dask_scheduler):
+    """The second run went through the scheduler (started with `dask scheduler`, two `dask worker`
+    processes): every notebook graded there, with the same scores as on the local cluster."""
+    from dask.distributed import Client
 
-        with Client(address) as client:
-            assert wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, 90), "workers did not join"
-        db = tmp_path / "gradebook.db"
-        report = grade_class(graded["course"], students=SUBSET, scheduler=address, db_url=f"sqlite:///{db}",
-                             progress=False, feedback=False)
-        local = {k: v for k, v in scores_of(graded["first"]).items() if k[0] in SUBSET}
-        assert scores_of(report) == local
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    with Client(dask_scheduler) as client:
+        names = sorted(w["name"] for w in client.scheduler_info()["workers"].values())
+    assert names == ["worker-0", "worker-1"], names
+    assert len(graded["second"]["results"]) == len(graded["first"]["results"])
+    assert scores_of(graded["second"]) == scores_of(graded["first"])
 
 
 def test_kernels_started_from_scratch_grade_the_same(graded, tmp_path):
@@ -333,3 +347,20 @@ def test_nbgrader_failing_every_time_is_reported_with_its_cause(one_task, monkey
     assert result["status"] == "error"
     assert result["reason"] == "nbgrader could not grade this notebook: ValueError: points must be a number"
     assert all(g["auto_score"] in (0.0, None) for g in result["grades"].values())
+
+
+def test_grades_csv_counts_automatic_and_written_points_apart(graded, tmp_path):
+    """A notebook that could not be graded still has its maximum split into automatic points and
+    written answers (graded by hand later), exactly as a graded one."""
+    import csv
+
+    from mlpcourse.classroom import export_csv
+
+    with open(export_csv(graded["first"], tmp_path / "grades.csv"), newline="") as f:
+        rows = {(r["student"], r["notebook"]): r for r in csv.DictReader(f)}
+    for key in [("aaa_honest", "01_dataset"), ("broken_json", "01_dataset"), ("dies", "02_forward_pass"),
+                ("missing", "02_forward_pass")]:
+        r = rows[key]
+        assert (float(r["auto_max"]), float(r["written_max"])) == {"01_dataset": (5.0, 2.0),
+                                                                   "02_forward_pass": (12.0, 4.0)}[key[1]], (key, r)
+    assert rows[("broken_json", "01_dataset")]["status"] == "invalid"
