@@ -57,4 +57,6 @@ def lr_sweep(parameters, X, Y, lre, g, batch_size):
     return list(zip(lre.tolist(), lossi))'''.strip()),
     Alternative("learning_rate", "a tenth of 0.1 once the decay step is reached",
                 new="def learning_rate(step, decay_at):\n    return 0.1 * 0.1 ** (step >= decay_at)"),
+    Alternative("learning_rate", "the rate as a float32 tensor (0.1 is 0.10000000149 there)",
+                new="def learning_rate(step, decay_at):\n    return torch.tensor(0.1 if step < decay_at else 0.01)"),
 ]
