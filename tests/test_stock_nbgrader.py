@@ -5,7 +5,8 @@ up with the README's set-up steps (`make setup` runs `python -m mlpcourse provis
 `python -m mlpcourse gradebook` after installing the venv). Then, as nbgrader's documentation
 describes and with nothing but its own command line: students and a due date go into the gradebook,
 `generate_assignment` regenerates a section without changing the committed release, every section
-is autograded for a reference and an untouched submission, feedback is generated and the grades are
+is autograded for a reference and an untouched submission (and 07 once more, with a test cell
+deleted: it must be put back and graded in full), feedback is generated and the grades are
 exported. (The main job on its own fresh clone: tests/test_main_job.py.)
 
 All tests share one clone (module fixture) and run in order, in one class, so that `--dist
@@ -222,6 +223,14 @@ class TestStockNbgraderOnFreshClone:
             expected[name] = sum(graded_cells(src).values())
         write_submission(root, "alice", reference, files=reference_files(names))
         write_submission(root, "bob", untouched)
+        # carol: the reference 07 with its results_test cell deleted, right after a locked cell
+        # (stock nbgrader 0.9.6's OverwriteCells raised KeyError there; the course's RestoreCells puts it back)
+        restored = "07_sampling_and_tuning"
+        if restored in names:
+            carol = nbformat.reads(nbformat.writes(reference[restored]), as_version=4)
+            carol.cells = [c for c in carol.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "results_test"]
+            assert len(carol.cells) == len(reference[restored].cells) - 1, "07 has no results_test cell to delete"
+            write_submission(root, "carol", {restored: carol}, files=reference_files([restored]))
         if "07_sampling_and_tuning" in names:
             assert (root / "submitted" / "alice" / "07_sampling_and_tuning" / "best_model.pt").is_file(), (
                 "reference_files() handed in no best_model.pt with alice's 07_sampling_and_tuning")
@@ -244,14 +253,22 @@ class TestStockNbgraderOnFreshClone:
         assert all(expected[n] > 0 for n in names), f"a section has no automatic points: {expected}"
         earned = {n: bob[n] for n in names if bob[n] != 0}
         assert not earned, f"stock autograde gave the untouched release points: {earned}"
+        if restored in names:
+            with clone.gradebook() as gb:
+                nb = gb.find_submission_notebook(restored, restored, "carol")
+                carol_score = sum(g.score or 0.0 for g in nb.grades if g.cell_type == "code")
+            assert carol_score == expected[restored], (
+                f"stock autograde gave the reference 07 with results_test deleted {carol_score}/{expected[restored]}: "
+                "the deleted test cell should be put back and the notebook graded in full")
 
         with open(root / "build" / "stock-grades.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         pairs = sorted((r["assignment"], r["student_id"]) for r in rows)
-        want = sorted((n, s) for n in names for s in STUDENTS)
+        want = sorted((n, s) for n in names for s in [*STUDENTS, *(["carol"] if restored in names else [])])
         assert pairs == want, f"`nbgrader export` rows (assignment, student): {pairs}, expected {want}"
         for r in rows:
-            goal = expected[r["assignment"]] if r["student_id"] == "alice" else 0.0
+            goal = expected[r["assignment"]] if r["student_id"] == "alice" or (
+                r["student_id"] == "carol" and r["assignment"] == restored) else 0.0
             assert abs(float(r["raw_score"]) - goal) < 1e-9, (
                 f"export: {r['student_id']}/{r['assignment']} raw_score {r['raw_score']}, expected {goal}")
             if r["assignment"] == "03_training":
