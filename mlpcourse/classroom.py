@@ -607,7 +607,7 @@ def _write_reasons(course_root, results):
 
 
 def scores_of(report):
-    """{(student, notebook): automatic points} of a report (Section 01)."""
+    """{(student, notebook): automatic points} of a report."""
     return {(r["student"], r["notebook"]): sum((g["auto_score"] or 0.0) for g in r["grades"].values())
             for r in report["results"]}
 

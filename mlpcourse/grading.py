@@ -1,5 +1,6 @@
 """nbgrader preprocessors of the course: knobs injected with papermill, executing a submission so
-that nothing is lost, sanitizing duplicated ids, and feedback without hidden tests."""
+that nothing is lost, sanitizing duplicated ids, restoring deleted test cells in place, and
+feedback without hidden tests."""
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's 
 
 
 def find_parameters_cell(nb):
-    """Index of the knobs cell: the locked cell with grade_id 'parameters', else the tagged one (Section 01)."""
+    """Index of the knobs cell: the locked cell with grade_id 'parameters', else the tagged one."""
     for i, cell in enumerate(nb.cells):
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == PARAMETERS_ID:
             return i
@@ -34,7 +35,7 @@ def find_parameters_cell(nb):
 
 
 def inject_parameters(nb, parameters, comment="Parameters injected for grading"):
-    """Insert papermill's injected-parameters cell after the knobs cell and return nb (Section 01).
+    """Insert papermill's injected-parameters cell after the knobs cell and return nb.
 
     Any cell already tagged injected-parameters (a student's copy, say) is dropped first, and the
     knobs cell is found by its nbgrader grade_id, which OverwriteCells has restored, so an
@@ -52,7 +53,7 @@ def inject_parameters(nb, parameters, comment="Parameters injected for grading")
 
 
 class InjectParameters(NbGraderPreprocessor):
-    """Before nbgrader executes a notebook, set its knobs to the grading values (Section 01)."""
+    """Before nbgrader executes a notebook, set its knobs to the grading values."""
 
     parameters = Dict(
         {},
@@ -82,7 +83,7 @@ _RESTORE = ("import sys as _grader_sys\n"
 
 
 def error_output(ename, evalue):
-    """An error output a student can read in the feedback (Section 01)."""
+    """An error output a student can read in the feedback."""
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 

@@ -1,9 +1,10 @@
 """The lecture at full length: re-execute the instructor notebooks, store their outputs in
 source/, and write the read-along walk-throughs to notebooks/.
 
-    python -m mlpcourse lectures [--stored] [SECTION …]
+    python -m mlpcourse lectures [--stored | --figures] [SECTION …]
 
 With --stored nothing runs: the walk-throughs are rewritten from the outputs stored in source/.
+With --figures nothing runs either: every stored figure is saved to build/figures/ to be looked at.
 
 Each notebook runs from a fresh kernel (papermill) in a copy of its section folder under
 build/lectures/, so that what it writes (07's best_model.pt) stays out of source/. A
@@ -20,7 +21,7 @@ import nbformat
 
 from .check import copy_section
 from .course import COURSE_ROOT, sections, source_notebook
-from .notebooks import execute, tidy
+from .notebooks import execute, figures, tidy
 
 BUILD = COURSE_ROOT / "build" / "lectures"
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
@@ -57,8 +58,20 @@ def write_walkthroughs(names):
         nbformat.write(walkthrough(nb), COURSE_ROOT / "notebooks" / f"{name}.ipynb")
 
 
+def save_figures(names, dest=COURSE_ROOT / "build" / "figures"):
+    """Every figure stored in the instructor notebooks, as dest/<section>-<cell id>-<k>.png, to look at."""
+    saved = []
+    for name in names:
+        saved += figures(source_notebook(name), dest)
+    return saved
+
+
 def main(argv=None):
     argv = list(argv or [])
+    if "--figures" in argv:
+        saved = save_figures([a for a in argv if a != "--figures"] or sections())
+        print(f"{len(saved)} figures in {saved[0].parent if saved else 'build/figures'}")
+        return 0
     stored = "--stored" in argv
     names = [a for a in argv if a != "--stored"] or sections()
     if stored:

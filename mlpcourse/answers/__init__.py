@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Answer:
-    """A change to the reference answer of one solution cell, or to a file handed in (Section 01)."""
+    """A change to the reference answer of one solution cell, or to a file handed in."""
 
     cell: str                 # grade_id of the solution cell ("" for a change to files only)
     why: str                  # the mistake (or the variant) in a student's words
