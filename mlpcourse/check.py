@@ -5,8 +5,8 @@
 For each notebook: the reference answers must earn every automatic point, the untouched
 release none, each catalogued mistake must lose exactly the points of the test cells it names,
 and each alternative must keep every point. A copy of the first mistake whose test cells were
-deleted or emptied must lose the same points (the cells are put back). The alias attack (mlpcourse.aliases) is graded with
-the mistakes.
+deleted or emptied must lose the same points (the cells are put back). The alias attack
+(mlpcourse.aliases) is graded with the mistakes.
 """
 from __future__ import annotations
 
