@@ -3,7 +3,8 @@ import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
-c.CourseDirectory.course_id = "makemore-mlp"
+# The course id, the exchange folder and Validate's settings: the same file students' Jupyter reads.
+load_subconfig(os.path.join("student", "nbgrader_config.py"))  # noqa: F821
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The gradebook: SQLite in the course directory by default. For a class graded in parallel,
 # point this at PostgreSQL, e.g. "postgresql://grader@localhost:5432/gradebook".

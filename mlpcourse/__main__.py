@@ -1,4 +1,4 @@
-"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | nbval-copies | check | grade | benchmark | all (see the README)."""
+"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | nbval-copies | check | grade | student-setup | benchmark | all (see the README)."""
 import sys
 
 
@@ -11,6 +11,8 @@ def main(argv=None):
         from .check import main as run
     elif command == "grade":
         from .classroom import main as run
+    elif command == "student-setup":
+        from .student_setup import main as run
     elif command == "benchmark":
         from .benchmark import main as run
     elif command == "release":

@@ -23,7 +23,7 @@ import nbformat
 from . import answers as catalogue_mod
 from .aliases import attacks as alias_attacks
 from .assignments import generate
-from .course import COURSE_ROOT, graded_cells, release_notebook, source_notebook
+from .course import COURSE_ROOT, config_files, graded_cells, release_notebook, source_notebook, write_config_files
 from .runtime import verify
 from .submissions import answered, reference_answers, reference_files, tampered, with_change, write_submission
 
@@ -54,7 +54,7 @@ def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
     """A scratch course directory holding only the given sections, their release generated."""
     root = Path(root or tempfile.mkdtemp(prefix="mlpcourse-"))
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(Path(course_root) / "nbgrader_config.py", root)
+    write_config_files(root, config_files(course_root))
     (root / "data").mkdir(exist_ok=True)  # where the notebooks look for names.txt (here and above)
     shutil.copy(verify(Path(course_root) / "data" / "names.txt"), root / "data" / "names.txt")
     for name in notebooks:

@@ -46,6 +46,23 @@ def written_points(nb):
     return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_grade(c) and is_solution(c))
 
 
+# The course's nbgrader configuration: the instructor's file loads the students' one (course id,
+# exchange, Validate), so a copy of the course needs both.
+CONFIG_FILES = ("nbgrader_config.py", "student/nbgrader_config.py")
+
+
+def config_files(root=COURSE_ROOT):
+    """{relative path: bytes} of the course's nbgrader configuration files."""
+    return {name: (Path(root) / name).read_bytes() for name in CONFIG_FILES}
+
+
+def write_config_files(dest, files):
+    """Write {relative path: bytes} (config_files) under dest."""
+    for name, content in files.items():
+        (Path(dest) / name).parent.mkdir(parents=True, exist_ok=True)
+        (Path(dest) / name).write_bytes(content)
+
+
 def load_config(root=COURSE_ROOT):
     """The course's nbgrader_config.py as a traitlets Config."""
     from traitlets.config.loader import PyFileConfigLoader

@@ -13,7 +13,7 @@ import nbformat
 from mlpcourse.answers import catalogue
 from mlpcourse.assignments import generate
 from mlpcourse.check import copy_section
-from mlpcourse.course import LIBRARY, release_notebook, source_notebook
+from mlpcourse.course import LIBRARY, config_files, release_notebook, source_notebook, write_config_files
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +72,9 @@ def make_course(folder):
     folder = Path(folder)
     folder.mkdir(parents=True)
     (folder / "data").mkdir()
-    config = (ROOT / "nbgrader_config.py").read_text() + LIMITS
-    (folder / "nbgrader_config.py").write_text(config)
+    files = config_files(ROOT)
+    files["nbgrader_config.py"] += LIMITS.encode()
+    write_config_files(folder, files)
     for name in NOTEBOOKS:
         copy_section(name, folder, ROOT)
     shutil.copy(ROOT / "data" / "names.txt", folder / "data" / "names.txt")

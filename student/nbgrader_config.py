@@ -1,0 +1,33 @@
+"""nbgrader configuration for a student's Jupyter: the course, its exchange, and Validate.
+
+The one place that names the course id and the exchange folder; the instructor's
+nbgrader_config.py loads this file too. `python -m mlpcourse student-setup DIR` copies it into a
+Jupyter config folder (a student's ~/.jupyter, or /etc/jupyter on a shared JupyterHub) and
+turns off the instructor's parts of nbgrader's JupyterLab extension there.
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets)
+
+c.CourseDirectory.course_id = "makemore-mlp"
+# Where releases and submissions pass between instructor and students. The default works for
+# everyone on one machine (nbgrader creates it, writable by all); on a shared JupyterHub set
+# NBGRADER_EXCHANGE=/srv/nbgrader/exchange (or another shared folder) for every user.
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/var/tmp/nbgrader-exchange")
+
+# Validate: every section's notebook sets the grader's short runs when nbgrader validates it
+# (makemore.shorter_runs_when_validating), so no cell of a working notebook comes near this.
+timeout = 60  # seconds per cell
+c.Execute.timeout = timeout
+c.Execute.error_on_timeout = {
+    "ename": "CellTimeoutError",
+    "evalue": f"this cell ran for more than {timeout} seconds and was stopped",
+    # one short line each: Validate cuts longer lines of a message
+    "traceback": [f"CellTimeoutError: this cell ran for more than {timeout} seconds and was stopped.",
+                  "Validate and the grader run short versions of the lecture's training loops,",
+                  "so a cell this slow probably runs a loop that ignores the parameters cell",
+                  "(max_steps and the like) or repeats work inside a loop."],
+}
+# Report an error in any cell (an answer still raising NotImplementedError, a timeout), not
+# only in the test cells, so that the message points at the cell to fix.
+c.Validator.validate_all = True
