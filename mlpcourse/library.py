@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import COURSE_ROOT, LIBRARY, sections, source_notebook
+from .course import COURSE_ROOT, LIBRARY, grading_knobs, sections, source_notebook
 
 SAVE = "#@save"
 _SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
@@ -66,7 +66,10 @@ def library_text(section, root=COURSE_ROOT):
     footer = ("\n\n# the tests put back anything an answer cell replaces in this module before they run\n"
               "_watch(sys.modules[__name__], [n for n in vars(sys.modules[__name__]) if not n.startswith('__')])\n"
               "_watch(checks, list(vars(checks)))\n")
+    short_runs = grading_knobs(root).get(section, {})
     body = [header, _runtime_body(),
+            "\n# this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too\n"
+            f"GRADING_PARAMETERS = {short_runs!r}",
             "\n# code of the earlier sections refers to this module by the name the notebooks use\n"
             "makemore = sys.modules[__name__]"]
     return "\n".join(body) + ("\n\n\n" + "\n\n\n".join(blocks) if blocks else "") + "\n" + footer

@@ -104,6 +104,24 @@ def load_words(path=None):
     return names_path(path).read_text().splitlines()
 
 
+# --- nbgrader's Validate ------------------------------------------------------------------
+
+GRADING_PARAMETERS = {}  # the section's short runs; the library generator writes each section's
+
+
+def shorter_runs_when_validating(namespace):
+    """Under nbgrader's Validate, set the grader's short runs (GRADING_PARAMETERS) in namespace.
+
+    nbgrader runs Validate with NBGRADER_EXECUTION=validate; anywhere else this does nothing, so
+    the notebook keeps the lecture's lengths when you run it yourself.
+    """
+    if os.environ.get("NBGRADER_EXECUTION") != "validate" or not GRADING_PARAMETERS:
+        return
+    namespace.update(GRADING_PARAMETERS)
+    print("Validating: the grader's short runs,",
+          ", ".join(f"{name}={value!r}" for name, value in GRADING_PARAMETERS.items()))
+
+
 # --- figures ------------------------------------------------------------------------------
 
 def plot_embedding(C, itos, title="", ax=None):

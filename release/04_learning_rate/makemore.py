@@ -107,6 +107,24 @@ def load_words(path=None):
     return names_path(path).read_text().splitlines()
 
 
+# --- nbgrader's Validate ------------------------------------------------------------------
+
+GRADING_PARAMETERS = {}  # the section's short runs; the library generator writes each section's
+
+
+def shorter_runs_when_validating(namespace):
+    """Under nbgrader's Validate, set the grader's short runs (GRADING_PARAMETERS) in namespace.
+
+    nbgrader runs Validate with NBGRADER_EXECUTION=validate; anywhere else this does nothing, so
+    the notebook keeps the lecture's lengths when you run it yourself.
+    """
+    if os.environ.get("NBGRADER_EXECUTION") != "validate" or not GRADING_PARAMETERS:
+        return
+    namespace.update(GRADING_PARAMETERS)
+    print("Validating: the grader's short runs,",
+          ", ".join(f"{name}={value!r}" for name, value in GRADING_PARAMETERS.items()))
+
+
 # --- figures ------------------------------------------------------------------------------
 
 def plot_embedding(C, itos, title="", ax=None):
@@ -340,6 +358,9 @@ _STAND_IN = _stand_in.__code__
 checks = types.ModuleType("makemore.checks", "Comparisons for the tests, captured before any answer ran.")
 for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, Refused):
     _setattr(checks, _f.__name__, _f)
+
+# this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too
+GRADING_PARAMETERS = {'compare_steps': 100, 'n_candidates': 100, 'max_steps': 600}
 
 # code of the earlier sections refers to this module by the name the notebooks use
 makemore = sys.modules[__name__]
