@@ -41,10 +41,11 @@ from traitlets.config import Configurable
 
 from .assignments import generate
 from .check import scratch_course
-from .course import COURSE_ROOT, LIBRARY, graded_cells, load_config, nbgrader_meta, sections
+from .course import (COURSE_ROOT, CONFIG_FILES, LIBRARY, config_files, graded_cells, load_config, nbgrader_meta,
+                     sections, write_config_files)
 from .data import NAMES_SHA256, names_path, sha256
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
-from .notebooks import NUMERIC_PINS, environ
+from .notebooks import INLINE_BACKEND, NUMERIC_PINS, environ
 from .zygote import _MOUNTS
 
 
@@ -138,7 +139,7 @@ def _kernelspec(scratch, template):
     """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
     limits = template["limits"]
     home = scratch / "home"
-    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": "Agg",
+    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": INLINE_BACKEND,
            "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), **NUMERIC_PINS,
            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     mode = sandbox_mode()
@@ -309,7 +310,7 @@ def _scratch(base, task, template):
     """A scratch course for one task: config, gradebook template, read-only data, the submission."""
     student, notebook = task["student"], task["notebook"]
     scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
-    (scratch / "nbgrader_config.py").write_bytes(template["config"])
+    write_config_files(scratch, template["config"])
     (scratch / "gradebook.db").write_bytes(template["gradebook"])
     data = scratch / "data" / "names.txt"
     data.parent.mkdir()
@@ -384,7 +385,7 @@ def build_template(course_root, limits, notebooks=None):
     path = names_path()
     if sha256(path) != NAMES_SHA256:
         raise RuntimeError(f"{path} does not match its checksum")
-    return {"config": (course_root / "nbgrader_config.py").read_bytes(), "gradebook": gradebook,
+    return {"config": config_files(course_root), "gradebook": gradebook,
             "libraries": {n: (course_root / "source" / n / LIBRARY).read_bytes() for n in names},
             "names": path.read_bytes(), "notebooks": names, "cells": cells, "limits": limits,
             "readonly": [str(course_root.resolve())]}
@@ -396,6 +397,11 @@ def submitted_sections(course_root, students=None):
     found = {p.name for p in (Path(course_root) / "submitted").glob("*/*")
              if p.is_dir() and p.name in known and (not students or p.parent.name in students)}
     return sorted(found)
+
+
+# what `nbgrader collect` writes beside a submission: when it was submitted, and the secret that
+# matches the feedback to it (nbgrader 0.9)
+COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 def collect_tasks(course_root, notebooks, students=None, handed_in=None):
@@ -411,12 +417,14 @@ def collect_tasks(course_root, notebooks, students=None, handed_in=None):
             continue
         for name in notebooks:
             sub = folder / name
-            expected = {f"{name}.ipynb", LIBRARY, "timestamp.txt", *handed_in.get(name, [])}  # the released makemore.py comes back too
+            # the released makemore.py comes back too; `nbgrader collect` adds the last two
+            expected = {f"{name}.ipynb", LIBRARY, *handed_in.get(name, []), *COLLECTED_FILES}
             extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
-            stamp = (sub / "timestamp.txt").read_text() if (sub / "timestamp.txt").exists() else None
+            collected = {f: (sub / f).read_text() for f in COLLECTED_FILES if (sub / f).is_file()}
             path = sub / f"{name}.ipynb"
             files = {f: (sub / f).read_bytes() for f in handed_in.get(name, []) if (sub / f).is_file()}
-            tasks.append({"student": student, "notebook": name, "timestamp": stamp, "extra_files": extra,
+            tasks.append({"student": student, "notebook": name, "timestamp": collected.get("timestamp.txt"),
+                          "collected": collected, "extra_files": extra,
                           "payload": path.read_bytes() if path.is_file() else None, "files": files})
     return tasks
 
@@ -424,7 +432,7 @@ def collect_tasks(course_root, notebooks, students=None, handed_in=None):
 def course_fingerprint(course_root):
     """sha256 of every course file a submission must not change (source, release, config, data, package)."""
     root = Path(course_root)
-    paths = [root / "nbgrader_config.py", root / "data" / "names.txt"]
+    paths = [root / name for name in CONFIG_FILES] + [root / "data" / "names.txt"]
     for folder in ("source", "release", "mlpcourse"):
         paths += [p for p in sorted((root / folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
     return {str(p.relative_to(root)): sha256(p) for p in paths if p.exists()}
@@ -488,6 +496,14 @@ def record(gb, result, course_root, feedback=False):
             target.write_text(text)
         elif target.exists():
             target.unlink()
+        # beside them, what `nbgrader collect` wrote (as stock autograde and generate_feedback copy
+        # it): `nbgrader release_feedback` needs the timestamp and the submission's secret
+        for fname in COLLECTED_FILES:
+            copy = target.with_name(fname)
+            if text and fname in result.get("collected", {}):
+                copy.write_text(result["collected"][fname])
+            elif copy.exists():
+                copy.unlink()
 
 
 def _venv_on_path():
@@ -570,7 +586,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
                     result = {"student": task["student"], "notebook": task["notebook"], "seconds": 0.0,
                               "extra_files": task["extra_files"],
                               **_zero(template, task["notebook"], "error", f"the grading worker failed: {exc}")}
-                result["timestamp"] = task.get("timestamp")
+                result["timestamp"], result["collected"] = task.get("timestamp"), task.get("collected", {})
                 record(gb, result, course_root, feedback)
                 results.append(result)
                 bar.update(1)
@@ -596,9 +612,10 @@ def _write_reasons(course_root, results):
     """feedback/<student>/<section>/grading_report.txt for every notebook that failed or came with
     files that are not part of the assignment."""
     for r in results:
-        if r["status"] == "ok" and not r.get("extra_files"):
-            continue
         folder = Path(course_root) / "feedback" / r["student"] / r["notebook"]
+        if r["status"] == "ok" and not r.get("extra_files"):
+            (folder / "grading_report.txt").unlink(missing_ok=True)  # the report of an earlier grading
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         lines = [f"{r['notebook']}: {r['reason']}"] if r["status"] != "ok" else []
         if r.get("extra_files"):

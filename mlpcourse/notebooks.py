@@ -42,6 +42,9 @@ def tidy(nb, drop_injected=True):
 # and the grading kernels take them from here. A value already in the environment wins (to try
 # another code path, e.g. ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE).
 NUMERIC_PINS = {"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT"}
+# Figures go into the notebook (as in JupyterLab): headless runs, and the grading kernels, so that
+# an instructor sees a student's plots in the autograded notebook and the feedback.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @contextmanager
@@ -85,7 +88,7 @@ def execute(path, out=None, parameters=None, cwd=None, timeout=None, kernel_name
     out = Path(out) if out else path
     out.parent.mkdir(parents=True, exist_ok=True)
     pins = {k: os.environ.get(k, v) for k, v in NUMERIC_PINS.items()}
-    with environ(MPLBACKEND="module://matplotlib_inline.backend_inline", **pins), \
+    with environ(MPLBACKEND=INLINE_BACKEND, **pins), \
             kernel_stderr_to(out.with_suffix(".kernel.log")):
         pm.execute_notebook(
             str(path), str(out), parameters=parameters or {}, cwd=str(cwd or path.parent),

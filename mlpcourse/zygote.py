@@ -96,6 +96,9 @@ def _become_kernel(request, closing):
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(env)
+        if env.get("MPLBACKEND") and "matplotlib" in sys.modules:
+            # the zygote imported matplotlib with Agg; pyplot loads the kernel's backend at the first figure
+            sys.modules["matplotlib"].rcParams["backend"] = env["MPLBACKEND"]
         log = os.open(os.path.join(env.get("HOME", request["cwd"]), "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)

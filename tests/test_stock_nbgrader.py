@@ -27,7 +27,7 @@ import pytest
 
 from conftest import ROOT
 from mlpcourse.course import graded_cells, release_notebook, sections, source_notebook, written_points
-from mlpcourse.notebooks import NUMERIC_PINS
+from mlpcourse.notebooks import INLINE_BACKEND, NUMERIC_PINS
 from mlpcourse.submissions import answered, reference_answers, reference_files, write_submission
 
 NAMES_SOURCE = ROOT / "data" / "names.txt"
@@ -76,7 +76,7 @@ class Clone:
             "PYTHONPATH": str(self.root),
             "MAKEMORE_NAMES": str(NAMES_SOURCE),
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "MPLBACKEND": "Agg",
+            "MPLBACKEND": INLINE_BACKEND,  # as in JupyterLab: figures go into the graded notebooks
         })
 
     def run(self, *args, timeout=900):
@@ -274,6 +274,19 @@ class TestStockNbgraderOnFreshClone:
             if r["assignment"] == "03_training":
                 assert r["duedate"].startswith("2026-12-01 17:00:00"), f"export: 03_training due {r['duedate']!r}"
 
+        # the instructor grading by hand sees the student's figures: in the autograded notebook and the feedback
+        drawn = {name: sum("image/png" in out.get("data", {})
+                           for cell in nbformat.read(source_notebook(name, root), as_version=4).cells
+                           if cell.cell_type == "code" for out in cell.get("outputs", []))
+                 for name in names}
+        for name in names:
+            graded = nbformat.read(root / "autograded" / "alice" / name / f"{name}.ipynb", as_version=4)
+            images = sum("image/png" in out.get("data", {}) for cell in graded.cells if cell.cell_type == "code"
+                         for out in cell.get("outputs", []))
+            page = (root / "feedback" / "alice" / name / f"{name}.html").read_text()
+            assert images == drawn[name] and page.count("data:image/png") == images, (
+                f"alice's autograded {name} holds {images} figure(s), its feedback page "
+                f"{page.count('data:image/png')}; the instructor notebook draws {drawn[name]}")
         for student in STUDENTS:
             for name in names:
                 page = root / "feedback" / student / name / f"{name}.html"
