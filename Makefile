@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test test-lectures setup install data release lectures check nbval-copies clean
+.PHONY: all test test-lectures setup install data browser release lectures check nbval-copies clean
 
 ## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
 all: setup
@@ -17,7 +17,7 @@ all: setup
 
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval
 ## at the grading knobs' length)
-test: setup nbval-copies
+test: setup nbval-copies browser
 	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests build/nbval
@@ -36,6 +36,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 data: install
 	$(PY) -m mlpcourse provision $(if $(NAMES_SRC),--source $(NAMES_SRC))
+
+# The browser test (tests/test_jupyterlab.py) drives Debian's chromium; Playwright's own browser
+# download is not available on the course machines. Installed with apt when missing (as root).
+browser:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || { echo "install Debian's chromium (apt-get install chromium) for the browser test"; exit 1; }; \
+	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }
 
 # nbval runs copies of the section folders (mlpcourse/testcopies.py), so that what a notebook writes
 # (07's best_model.pt) never lands in source/. `make test`: every notebook at its grading knobs' length,
