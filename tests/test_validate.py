@@ -1,0 +1,77 @@
+"""nbgrader's Validate, as a student's Jupyter runs it (student/nbgrader_config.py).
+
+A correct notebook of every section validates as a success within 60 s (the parameters cell
+switches to the grader's short runs under Validate); a wrong answer is named with the test that
+caught it; a cell that runs too long is reported as a timeout, in the words the student reads.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mlpcourse.course import COURSE_ROOT, LIBRARY, release_notebook, sections, source_notebook
+from mlpcourse.submissions import answered, reference_answers, reference_files
+
+NAMES = COURSE_ROOT / "data" / "names.txt"
+LIMIT = 60  # seconds: what a student waits for Validate at most (issue 14)
+
+
+def validate(folder, section, tmp_path):
+    """`nbgrader validate` of folder/<section>.ipynb with the students' config; (seconds, output)."""
+    config = tmp_path / "jupyter"
+    config.mkdir(exist_ok=True)
+    shutil.copy(COURSE_ROOT / "student" / "nbgrader_config.py", config)
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_DB_URL",)}
+    env.update({"JUPYTER_CONFIG_DIR": str(config), "MAKEMORE_NAMES": str(NAMES), "HOME": str(tmp_path)})
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", f"{section}.ipynb"], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=600)
+    return time.monotonic() - t0, proc.stdout + proc.stderr
+
+
+def student_folder(tmp_path, section, answers, files=None):
+    """The release folder of a section with these answers typed in (and files handed in)."""
+    folder = tmp_path / section
+    folder.mkdir()
+    nb = answered(nbformat.read(release_notebook(section), as_version=4), answers)
+    nbformat.write(nb, folder / f"{section}.ipynb")
+    shutil.copy(COURSE_ROOT / "release" / section / LIBRARY, folder)
+    for name, content in (files or {}).items():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("section", sections())
+def test_a_correct_notebook_validates_quickly(section, tmp_path):
+    answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
+    folder = student_folder(tmp_path, section, answers, reference_files([section]).get(section))
+    seconds, out = validate(folder, section, tmp_path)
+    assert "Success! Your notebook passes all the tests." in out, f"Validate of a correct {section}:\n{out[-3000:]}"
+    assert seconds <= LIMIT, f"Validate of a correct {section} took {seconds:.0f} s (at most {LIMIT} s)"
+    print(f"\nValidate {section}: {seconds:.1f} s")
+
+
+def test_a_wrong_answer_is_named_with_its_test(tmp_path):
+    section = "01_dataset"
+    answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
+    answers["n_examples"] = "n_examples = len(words)  # one example per name: wrong"
+    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path)
+    assert "VALIDATION FAILED" in out, f"Validate passed a wrong n_examples:\n{out[-2000:]}"
+    assert "n_examples > len(words)" in out and "AssertionError" in out, (
+        f"Validate does not show the test that failed and its message:\n{out[-3000:]}")
+
+
+def test_a_cell_that_runs_too_long_is_reported_as_a_timeout(tmp_path):
+    section = "02_forward_pass"
+    answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
+    first = next(iter(answers))
+    answers[first] = f"import time\ntime.sleep({LIMIT + 15})  # a loop that forgets the parameters cell\n" + answers[first]
+    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path)
+    assert f"CellTimeoutError: this cell ran for more than {LIMIT} seconds and was stopped." in out, (
+        f"Validate does not say that a cell timed out:\n{out[-3000:]}")
+    assert "time.sleep" in out, f"Validate does not show which cell timed out:\n{out[-3000:]}"
