@@ -21,11 +21,16 @@ NAMES = COURSE_ROOT / "data" / "names.txt"
 LIMIT = 60  # seconds: what a student waits for Validate at most (issue 14)
 
 
-def validate(folder, section, tmp_path):
-    """`nbgrader validate` of folder/<section>.ipynb with the students' config; (seconds, output)."""
+def validate(folder, section, tmp_path, cell_limit=None):
+    """`nbgrader validate` of folder/<section>.ipynb with the students' config (its per-cell
+    limit replaced by cell_limit, if given); (seconds, output)."""
     config = tmp_path / "jupyter"
     config.mkdir(exist_ok=True)
-    shutil.copy(COURSE_ROOT / "student" / "nbgrader_config.py", config)
+    text = (COURSE_ROOT / "student" / "nbgrader_config.py").read_text()
+    if cell_limit is not None:
+        assert f"timeout = {LIMIT}  #" in text, f"student/nbgrader_config.py sets no `timeout = {LIMIT}`"
+        text = text.replace(f"timeout = {LIMIT}  #", f"timeout = {cell_limit}  #", 1)
+    (config / "nbgrader_config.py").write_text(text)
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_DB_URL",)}
     env.update({"JUPYTER_CONFIG_DIR": str(config), "MAKEMORE_NAMES": str(NAMES), "HOME": str(tmp_path)})
     t0 = time.monotonic()
@@ -70,8 +75,10 @@ def test_a_cell_that_runs_too_long_is_reported_as_a_timeout(tmp_path):
     section = "02_forward_pass"
     answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
     first = next(iter(answers))
-    answers[first] = f"import time\ntime.sleep({LIMIT + 15})  # a loop that forgets the parameters cell\n" + answers[first]
-    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path)
-    assert f"CellTimeoutError: this cell ran for more than {LIMIT} seconds and was stopped." in out, (
+    answers[first] = "import time\ntime.sleep(30)  # a loop that forgets the parameters cell\n" + answers[first]
+    # the course's limit is 60 s; the same config with 5 s shows the message without the wait
+    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path, cell_limit=5)
+    assert seconds < 30, f"Validate waited {seconds:.0f} s for a cell over a 5 s limit"
+    assert "CellTimeoutError: this cell ran for more than 5 seconds and was stopped." in out, (
         f"Validate does not say that a cell timed out:\n{out[-3000:]}")
     assert "time.sleep" in out, f"Validate does not show which cell timed out:\n{out[-3000:]}"
