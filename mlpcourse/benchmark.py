@@ -2,6 +2,7 @@
 
     python -m mlpcourse benchmark --commands   # `.ci/run` and `make all`, each in a fresh clone of HEAD
     python -m mlpcourse benchmark [--students 100] [--speedup-students 10] [--compare-preload]
+    python -m mlpcourse benchmark --figures [--students 10]   # what figures in graded notebooks cost
     python -m mlpcourse benchmark --report     # docs/benchmarks.md from build/benchmark.json
 
 Each run updates its own part of build/benchmark.json (with the machine it ran on) and rewrites
@@ -148,6 +149,57 @@ def machine():
             "date": datetime.date.today().isoformat(), "commit": commit, "torch": torch.__version__}
 
 
+def compare_figures(students):
+    """Grade one class twice with 2 workers, figures drawn inline and with Agg (none kept); per
+    section: worker seconds per notebook and the size of its autograded notebook and feedback."""
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix="mlpcourse-figures-") as tmp:
+        course = scratch_course(sections(), Path(tmp) / "course")
+        make_class(course, students)
+        for label, figures in (("inline", True), ("agg", False)):
+            report = timed_grading(course, workers=2, progress=False, figures=figures,
+                                   db_url=f"sqlite:///{tmp}/{label}.db")
+            per = {}
+            for r in report["results"]:
+                if r["status"] != "ok":
+                    continue
+                row = per.setdefault(r["notebook"], {"n": 0, "seconds": 0.0, "kb": 0.0, "images": 0})
+                row["n"] += 1
+                row["seconds"] += r["seconds"]
+                for path in (course / "autograded" / r["student"] / r["notebook"] / f"{r['notebook']}.ipynb",
+                             course / "feedback" / r["student"] / r["notebook"] / f"{r['notebook']}.html"):
+                    if path.is_file():
+                        row["kb"] += path.stat().st_size / 1024
+                graded = course / "autograded" / r["student"] / r["notebook"] / f"{r['notebook']}.ipynb"
+                if graded.is_file():
+                    row["images"] += graded.read_text().count('"image/png"')
+            runs[label] = {"wall_seconds": round(report["seconds"], 1),
+                           "sections": {k: {"notebooks": v["n"], "seconds": round(v["seconds"] / v["n"], 2),
+                                            "kb": round(v["kb"] / v["n"], 1), "images": round(v["images"] / v["n"], 1)}
+                                        for k, v in sorted(per.items())}}
+            print(f"{label}: {report['seconds']:.1f} s", flush=True)
+    return {"machine": machine(), "students": students, "runs": runs}
+
+
+def _figures_table(fig):
+    m = fig.get("machine", {})
+    inline, agg = fig["runs"]["inline"], fig["runs"]["agg"]
+    lines = ["## Figures in graded notebooks", "",
+             f"Measured on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('date', '?')}, commit "
+             f"{m.get('commit', '?')}: `python -m mlpcourse benchmark --figures --students {fig['students']}` "
+             "grades the same class twice with 2 workers, the grading kernels drawing inline (figures kept in "
+             "the autograded notebook and the feedback, the default) and with Agg (none kept). Per notebook "
+             "graded without failure: worker seconds, and kilobytes of its autograded notebook plus feedback page.", "",
+             "| section | notebooks | figures | s inline | s Agg | extra s | KB inline | KB Agg |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, a in inline["sections"].items():
+        b = agg["sections"].get(name, {})
+        lines.append(f"| {name} | {a['notebooks']} | {a['images']:g} | {a['seconds']:.2f} | {b.get('seconds', 0):.2f} | "
+                     f"{a['seconds'] - b.get('seconds', 0):+.2f} | {a['kb']:.0f} | {b.get('kb', 0):.0f} |")
+    lines += ["", f"Whole class: {inline['wall_seconds']:.1f} s inline, {agg['wall_seconds']:.1f} s with Agg.", ""]
+    return lines
+
+
 def write_report(data, out):
     """docs/benchmarks.md: the tables of one benchmark run (build/benchmark.json)."""
     m = data.get("machine", {})
@@ -171,6 +223,8 @@ def write_report(data, out):
                          f"{r['exit_status']} | {'clean' if r['git_status_clean'] else 'changed'} | "
                          f"{r['last_line'].replace('|', '/')} |")
         lines.append("")
+    if data.get("figures"):
+        lines += _figures_table(data["figures"])
     if not any(data.get(k) for k in ("class", "subset_1_worker", "subset_2_worker")):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text("\n".join(lines) + "\n")
@@ -209,12 +263,20 @@ def main(argv=None):
     parser.add_argument("--compare-preload", action="store_true",
                         help="also grade the subset with kernels started from scratch (GradeClass.preload off)")
     parser.add_argument("--report", action="store_true", help="only write docs/benchmarks.md from --out")
+    parser.add_argument("--figures", action="store_true",
+                        help="grade --students twice, figures inline and with Agg: what keeping figures costs")
     parser.add_argument("--commands", action="store_true",
                         help="time `.ci/run` and `make all`, each on a fresh clone of HEAD (install included)")
     args = parser.parse_args(argv)
     path = Path(args.out)
     stored = json.loads(path.read_text()) if path.is_file() else {}
     if args.report:
+        print(write_report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
+        return 0
+    if args.figures:
+        stored["figures"] = compare_figures(args.students)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
         print(write_report(stored, COURSE_ROOT / "docs" / "benchmarks.md"))
         return 0
     if args.commands:
@@ -225,8 +287,9 @@ def main(argv=None):
         return 0 if all(r["exit_status"] == 0 and r["git_status_clean"] for r in stored["commands"]["rows"]) else 1
     start = time.perf_counter()
     out = {"machine": machine(), "students": args.students, "speedup_students": args.speedup_students}
-    if "commands" in stored:
-        out["commands"] = stored["commands"]
+    for kept in ("commands", "figures"):
+        if kept in stored:
+            out[kept] = stored[kept]
     with tempfile.TemporaryDirectory(prefix="mlpcourse-bench-") as tmp:
         course = scratch_course(sections(), Path(tmp) / "course")
         make_class(course, args.students)

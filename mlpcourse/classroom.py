@@ -62,6 +62,8 @@ class GradeClass(Configurable):
                               "torch and matplotlib (mlpcourse.zygote), instead of starting Python anew.").tag(config=True)
     pin_workers = Bool(True, help="On a local cluster with no more workers than cores, keep each worker, its "
                                   "zygote and its kernels to one core.").tag(config=True)
+    figures = Bool(True, help="Draw figures inline, into the autograded notebook and the feedback (False: the "
+                              "Agg backend, no figure kept; see `python -m mlpcourse benchmark --figures`).").tag(config=True)
     handed_in = Dict({}, help="Files students hand in next to a notebook: {notebook: [file names]}; "
                               "any other file is ignored and reported.").tag(config=True)
 
@@ -139,7 +141,8 @@ def _kernelspec(scratch, template):
     """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
     limits = template["limits"]
     home = scratch / "home"
-    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": INLINE_BACKEND,
+    backend = INLINE_BACKEND if limits.get("figures", True) else "Agg"
+    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": backend,
            "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), **NUMERIC_PINS,
            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     mode = sandbox_mode()
@@ -524,7 +527,7 @@ def _client(scheduler, workers):
 
 
 def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=None, db_url=None,
-                feedback=True, progress=True, out=sys.stdout, preload=None, assignments=None):
+                feedback=True, progress=True, out=sys.stdout, preload=None, assignments=None, figures=None):
     """Grade every submission of the class (of `assignments`, default: every section somebody
     submitted); return {"results": [...], "seconds": …, "changed_files": …}."""
     from dask.distributed import as_completed
@@ -538,7 +541,8 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     db_url = db_url or config.CourseDirectory.get("db_url") or f"sqlite:///{course_root}/gradebook.db"
     limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
               "memory_limit_mb": settings.memory_limit_mb,
-              "preload": settings.preload if preload is None else preload}
+              "preload": settings.preload if preload is None else preload,
+              "figures": settings.figures if figures is None else figures}
     before = course_fingerprint(course_root)
     t0 = time.perf_counter()
     _venv_on_path()
