@@ -522,7 +522,7 @@ def _client(scheduler, workers):
     if scheduler:
         return Client(scheduler), None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address="127.0.0.1:0", silence_logs=40)  # its HTTP server: loopback, any free port
     return Client(cluster), cluster
 
 

@@ -82,8 +82,9 @@ def dask_scheduler(tmp_path_factory):
     """A Dask scheduler and two worker processes, started with Dask's own command line."""
     dask = str(Path(sys.executable).parent / "dask")
     scheduler_file = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    # --no-dashboard alone still opens an HTTP server on port 8787 (on every interface)
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(scheduler_file)],
+                               "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         assert wait_for(scheduler_file.exists, 60), "the scheduler did not start"

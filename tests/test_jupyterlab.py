@@ -112,6 +112,12 @@ def _hidden_lines(nb):
     return lines
 
 
+def _figures(nb):
+    """How many figures (PNG outputs) a notebook holds."""
+    return sum("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
+               for out in cell.get("outputs", []))
+
+
 @pytest.fixture
 def browser():
     if not CHROMIUM.is_file():
@@ -233,6 +239,9 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
             scores = {g.name: g.auto_score for g in gb.find_submission_notebook(SECTION, SECTION, "alice").grades}
         got = sum(v or 0 for k, v in scores.items() if k in graded_cells(source))
         assert got == auto_max, f"the class grader gave alice {got}/{auto_max} automatic points: {scores}"
+        drawn = _figures(source)
+        kept = _figures(nbformat.read(course / "autograded" / "alice" / SECTION / f"{SECTION}.ipynb", as_version=4))
+        assert drawn > 0 and kept == drawn, f"alice's autograded notebook keeps {kept} of the {drawn} figure(s) {SECTION} draws"
 
         # 6. formgrader: names and timestamps, and the written answer graded by hand
         labs.append(Lab("instructor", course, tmp_path / "instructor", instructor))
@@ -276,6 +285,7 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         assert f"Written response (Score: {written_max:.1f} / {written_max:.1f})" in shown
         pages = list((home / SECTION / "feedback").rglob(f"{SECTION}.html"))
         assert len(pages) == 1, f"fetched feedback pages: {pages}"
+        assert pages[0].read_text().count("data:image/png") == drawn, "the feedback does not show alice's figures"
         raw = html.unescape(pages[0].read_text())
         leaked = [line for line in _hidden_lines(source) if line in raw or line in shown]
         assert "BEGIN HIDDEN TESTS" not in raw and not leaked, f"the student's feedback shows hidden tests: {leaked[:3]}"
