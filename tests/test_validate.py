@@ -75,10 +75,12 @@ def test_a_cell_that_runs_too_long_is_reported_as_a_timeout(tmp_path):
     section = "02_forward_pass"
     answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
     first = next(iter(answers))
-    answers[first] = "import time\ntime.sleep(30)  # a loop that forgets the parameters cell\n" + answers[first]
-    # the course's limit is 60 s; the same config with 5 s shows the message without the wait
-    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path, cell_limit=5)
-    assert seconds < 30, f"Validate waited {seconds:.0f} s for a cell over a 5 s limit"
-    assert "CellTimeoutError: this cell ran for more than 5 seconds and was stopped." in out, (
+    answers[first] = "import time\ntime.sleep(600)  # a loop that forgets the parameters cell\n" + answers[first]
+    # The course's limit is 60 s; the same config with 20 s shows the message with a shorter wait.
+    # Not less: the limit holds for every cell, and importing torch and matplotlib took over 5 s
+    # on a CI machine busy with the other tests (a 5 s limit stopped the import cell instead).
+    seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path, cell_limit=20)
+    assert seconds < 120, f"Validate waited {seconds:.0f} s for a cell over a 20 s limit"
+    assert "CellTimeoutError: this cell ran for more than 20 seconds and was stopped." in out, (
         f"Validate does not say that a cell timed out:\n{out[-3000:]}")
     assert "time.sleep" in out, f"Validate does not show which cell timed out:\n{out[-3000:]}"
