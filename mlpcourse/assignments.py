@@ -9,6 +9,7 @@ and starts Python each time; this calls nbgrader's own API for all of them in on
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,11 @@ def _generate_here(course, names, release_dir=None, db_url=None):
     for name in names:
         result = api.generate_assignment(name, force=True)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('error') or result.get('log')}")
+            log = result.get("log") or ""
+            causes = [line.strip() for line in log.splitlines() if re.match(r"\s*\w*(Error|Exception):", line)
+                      and "NbGraderException" not in line]
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed: "
+                               f"{causes[-1] if causes else result.get('error') or log}")
 
 
 def generate(course, names=None, release_dir=None, db_url=None, timeout=1800):
@@ -46,7 +51,9 @@ def generate(course, names=None, release_dir=None, db_url=None, timeout=1800):
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     proc = subprocess.run(args, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError(f"generate_assignment failed in {course}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        named = [line for line in proc.stderr.splitlines() if line.startswith("RuntimeError: nbgrader generate_assignment")]
+        raise RuntimeError(named[-1].removeprefix("RuntimeError: ") if named else
+                           f"generate_assignment failed in {course}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return names
 
 
@@ -66,11 +73,30 @@ def main(argv=None):
     return 0
 
 
+def forget_examples():
+    """Remove the main job's example students (only them) from the gradebook. nbgrader refuses to
+    add or remove graded cells of a section that has submissions; theirs are made again by the
+    next `make all`, a real student's are kept (and nbgrader's refusal is reported)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .pipeline import EXAMPLE_STUDENTS
+
+    if not (COURSE_ROOT / "gradebook.db").exists():
+        return
+    with Gradebook(f"sqlite:///{COURSE_ROOT}/gradebook.db") as gb:
+        for student in EXAMPLE_STUDENTS:
+            try:
+                gb.remove_student(student)
+            except MissingEntry:
+                pass
+
+
 def release_main(argv=None):
     """python -m mlpcourse release: the libraries, then release/ for every section."""
     from .library import write_libraries
 
     write_libraries()
+    forget_examples()
     names = generate(COURSE_ROOT)
     print(f"release/ generated for {len(names)} sections: {', '.join(names)}")
     return 0
@@ -78,6 +104,7 @@ def release_main(argv=None):
 
 def gradebook_main(argv=None):
     """python -m mlpcourse gradebook: every section in the gradebook, release/ untouched."""
+    forget_examples()
     names = generate(COURSE_ROOT, release_dir=COURSE_ROOT / "build" / "release")
     print(f"gradebook: {len(names)} assignments ({names[0]} … {names[-1]})")
     return 0

@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from . import answers
-from .assignments import generate
+from .assignments import forget_examples, generate
 from .check import copy_section
 from .course import COURSE_ROOT, graded_cells, grading_knobs, release_notebook, sections, source_notebook
 from .data import DataError, provision
@@ -87,20 +87,6 @@ def example_submissions(names):
     for student, notebooks in subs.items():
         write_submission(COURSE_ROOT, student, notebooks, files if student != "untouched" else None)
     return list(subs)
-
-
-def forget_examples():
-    """Remove the example students (only them) from the gradebook, so that grading starts afresh."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    if not (COURSE_ROOT / "gradebook.db").exists():
-        return
-    with Gradebook(f"sqlite:///{COURSE_ROOT}/gradebook.db") as gb:
-        for student in EXAMPLE_STUDENTS:
-            try:
-                gb.remove_student(student)
-            except MissingEntry:
-                pass
 
 
 def grade_table(names, students):
