@@ -1,3 +1,5 @@
+# Grades a whole class: collects the submissions, sends one task per notebook to Dask, writes the results.
+# The only writer of the gradebook, autograded/ and feedback/; never runs a student's code in this process.
 """Grade a whole class: every submission under submitted/, each notebook isolated, in parallel.
 
     python -m mlpcourse grade [--assignment 03_training …] [--scheduler tcp://HOST:8786] [--workers N] [--student ID …]
@@ -19,16 +21,16 @@ checksums, SafeExecute); this adds what it lacks for a class:
   in its scratch course and returns the page, which this process writes to feedback/.
   Points given by hand later (written answers) reach the feedback when the instructor runs
   ``nbgrader generate_feedback`` after grading them.
+
+Where each part lives: this driver (tasks, Dask, the gradebook writer, the CLI);
+mlpcourse.grade_notebook (one notebook on a worker); mlpcourse.sandbox (how its kernel is shut
+in); mlpcourse.zygote (kernels forked from a preloaded process); mlpcourse.class_reports (CSV,
+table, reasons).
 """
 from __future__ import annotations
 
 import argparse
-import json
-import csv
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,14 +43,11 @@ from traitlets.config import Configurable
 
 from .assignments import generate
 from .check import scratch_course
+from .class_reports import export_csv, print_report, write_reasons
 from .course import (COURSE_ROOT, CONFIG_FILES, LIBRARY, config_files, graded_cells, load_config, nbgrader_meta,
-                     sections, write_config_files)
+                     sections)
 from .data import NAMES_SHA256, names_path, sha256
-from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
-from .notebooks import INLINE_BACKEND, NUMERIC_PINS, environ
-from .zygote import _MOUNTS
-
-
+from .grade_notebook import grade_task, quiet_library_warnings, warm_up, with_reason, zero_scores
 
 class GradeClass(Configurable):
     """Limits and engine of `python -m mlpcourse grade` (set them in nbgrader_config.py)."""
@@ -67,308 +66,6 @@ class GradeClass(Configurable):
     handed_in = Dict({}, help="Files students hand in next to a notebook: {notebook: [file names]}; "
                               "any other file is ignored and reported.").tag(config=True)
 
-
-# --- the worker side: one (student, notebook), fully isolated -------------------------------
-
-# The same mounts as a zygote's fork (mlpcourse.zygote), then the kernel command in that folder.
-_SANDBOX = 'here="$PWD"\n' + _MOUNTS + 'cd "$here"\nexec "$@"\n'
-_sandbox_mode = None
-
-
-def sandbox_mode():
-    """How grading processes are shut in: 'root' or 'user' mount namespace, or None if neither works."""
-    global _sandbox_mode
-    if _sandbox_mode is None:
-        _sandbox_mode = ""
-        for mode, flags in (("root", []), ("user", ["-r"])):
-            if mode == "root" and os.geteuid() != 0:
-                continue
-            probe = subprocess.run(["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c",
-                                    "mount -t tmpfs tmpfs /mnt && umount /mnt"], capture_output=True)
-            if probe.returncode == 0:
-                _sandbox_mode = mode
-                break
-    return _sandbox_mode or None
-
-
-def _readonly_paths(extra=()):
-    """Everything a submission could reach and must not change: the course, Python, the packages."""
-    import mlpcourse
-
-    paths = {*(Path(p).resolve() for p in extra), Path(mlpcourse.__file__).resolve().parent.parent, Path(sys.prefix).resolve(),
-             Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
-    return sorted(str(p) for p in paths if p.exists() and " " not in str(p))
-
-
-def sandboxed(cmd, scratch, base, readonly=()):
-    """cmd wrapped so that it sees only its own scratch course and cannot write anything else."""
-    mode = sandbox_mode()
-    if not mode:
-        return cmd, {}
-    flags = ["-r"] if mode == "user" else []
-    env = {"SCRATCH": str(scratch), "BASE": str(base), "READONLY": " ".join(_readonly_paths(readonly))}
-    return ["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c", _SANDBOX, "sandbox", *cmd], env
-
-
-def _zero(template, notebook, status, reason):
-    return {"status": status, "reason": reason,
-            "grades": {gid: {"auto_score": 0.0 if kind == "test" else None, "max_score": pts,
-                             "needs_manual_grade": False, "kind": kind}
-                       for gid, (kind, pts) in template["cells"][notebook].items()},
-            "autograded": None}
-
-
-def _diagnose(autograded_text):
-    """The first failure a student should know about in an autograded notebook, or ''."""
-    nb = nbformat.reads(autograded_text, as_version=4)
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            name, value = out.get("ename", ""), str(out.get("evalue", ""))
-            if name == KERNEL_DIED:
-                return "kernel died", f"the kernel died in cell {i + 1}; cells after it were not run"
-            if name == NOTEBOOK_TIMEOUT:
-                return "timeout", f"the notebook's time limit was reached at cell {i + 1}"
-            if name == "CellTimeoutError":
-                return "cell timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
-            if name == "MemoryError" or "can't allocate memory" in value or "DefaultCPUAllocator" in value:
-                return "memory", f"cell {i + 1} went over the memory limit"
-    return "ok", ""
-
-
-def _kernelspec(scratch, template):
-    """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
-    limits = template["limits"]
-    home = scratch / "home"
-    backend = INLINE_BACKEND if limits.get("figures", True) else "Agg"
-    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": backend,
-           "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), **NUMERIC_PINS,
-           "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    mode = sandbox_mode()
-    if template.get("zygote") and mode in ("root", None):
-        # forked from this worker's zygote, which shuts the fork in the same way (mlpcourse.zygote)
-        from . import zygote
-
-        # the launcher runs as a plain script (-S, by path): it must not import torch itself
-        argv = [sys.executable, "-S", str(Path(zygote.__file__).resolve()), "launch", "{connection_file}"]
-        env.update({"MLPCOURSE_ZYGOTE": template["zygote"], "MLPCOURSE_SANDBOX": mode or "",
-                    "MLPCOURSE_MEMORY_MB": str(limits["memory_limit_mb"] or 0), "SCRATCH": str(scratch),
-                    "BASE": str(scratch.parent), "READONLY": " ".join(_readonly_paths(template.get("readonly", ())))})
-    else:
-        python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
-        memory = ["sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
-                  str(limits["memory_limit_mb"] * 1024)] if limits["memory_limit_mb"] else []
-        argv, sandbox_env = sandboxed(memory + python, scratch, scratch.parent, template.get("readonly", ()))
-        env.update(sandbox_env)
-    spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env}
-    folder = scratch / "jupyter" / "kernels" / GRADING_KERNEL
-    folder.mkdir(parents=True)
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return scratch / "jupyter"
-
-
-GRADING_KERNEL = "mlpcourse-graded"
-
-
-def _autograde(scratch, student, notebook, template):
-    """nbgrader's autograde of one student in a scratch course, in this process (kernels shut in)."""
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    limits = template["limits"]
-    config = load_config(scratch)
-    config.CourseDirectory.root = str(scratch)
-    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
-    config.SafeExecute.timeout = limits["cell_timeout"]
-    config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
-    config.SafeExecute.kernel_name = GRADING_KERNEL
-    with environ(JUPYTER_PATH=_kernelspec(scratch, template), JUPYTER_RUNTIME_DIR=scratch / "home" / "runtime",
-                 MLPCOURSE_TIMING_FILE=scratch / "timing.json"):
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        return api.autograde(notebook, student, force=True, create=True)
-
-
-def _grading_base():
-    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
-    base.mkdir(exist_ok=True)
-    return base
-
-
-def quiet_library_warnings():
-    """Silence warnings nobody running the grader can act on: SQLAlchemy's about nbgrader's own
-    session handling, nbformat's about the injected-parameters cell (it has no id on purpose)."""
-    import warnings
-
-    from nbformat.validator import MissingIDFieldWarning
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)
-    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
-
-
-def warm_up(preload, core=None):
-    """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
-    With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
-    the worker that drives it take turns on one core instead of being interrupted by the other pair."""
-    if core is not None and hasattr(os, "sched_setaffinity"):
-        for thread in os.listdir("/proc/self/task"):
-            try:
-                os.sched_setaffinity(int(thread), {core})
-            except OSError:
-                pass
-    import nbgrader.apps.api  # noqa: F401
-
-    quiet_library_warnings()
-    nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
-    if preload and sandbox_mode() in ("root", None):
-        from .zygote import shared_zygote
-
-        shared_zygote(str(_grading_base()))
-    return os.getpid()
-
-
-def _comment(auto, reason):
-    """A test cell's comment: nbgrader's own, followed by the reason the notebook failed, if any."""
-    if reason:
-        return f"{auto} {reason}".strip() if auto else reason
-    return auto
-
-
-def _feedback(scratch, student, notebook, result):
-    """nbgrader's feedback HTML of this notebook, made in its scratch course (on the worker)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    if result["reason"]:  # the same comments as record() writes into the class gradebook
-        with Gradebook(f"sqlite:///{scratch}/gradebook.db") as gb:
-            nb = gb.find_submission_notebook(notebook, notebook, student)
-            for comment in nb.comments:
-                comment.auto_comment = _comment(comment.auto_comment, result["reason"])
-            gb.db.commit()
-    config = load_config(scratch)
-    config.CourseDirectory.root = str(scratch)
-    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    outcome = api.generate_feedback(notebook, student, force=True)
-    html = scratch / "feedback" / student / notebook / f"{notebook}.html"
-    if not outcome.get("success") or not html.exists():
-        return None
-    return html.read_text()
-
-
-def grade_task(template, task):
-    """Grade one submitted notebook in a scratch course; return its scores (runs on a Dask worker)."""
-    start = time.perf_counter()
-    student, notebook = task["student"], task["notebook"]
-    result = {"student": student, "notebook": notebook, "extra_files": task.get("extra_files", [])}
-    payload = task.get("payload")
-    if payload is None:
-        result.update(_zero(template, notebook, "missing", f"{notebook}.ipynb was not submitted"))
-        result["seconds"] = time.perf_counter() - start
-        return result
-    try:
-        nb = nbformat.reads(payload.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same to the student
-        result.update(_zero(template, notebook, "invalid",
-                            f"{notebook}.ipynb is not a valid notebook ({type(exc).__name__}); "
-                            "open it in JupyterLab, save it, and submit again"))
-        result["seconds"] = time.perf_counter() - start
-        return result
-    base = _grading_base()
-    if template["limits"].get("preload"):
-        from .zygote import shared_zygote
-
-        template = {**template, "zygote": shared_zygote(str(base)).path}
-    failures = []
-    try:
-        for _attempt in range(ATTEMPTS):
-            scratch = _scratch(base, task, template)
-            try:
-                outcome = _autograde(scratch, student, notebook, template)
-                autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
-                if outcome.get("success") and autograded.exists():
-                    result.update(_graded(scratch, student, notebook, autograded, template))
-                    return result
-                # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
-                failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        result.update(_zero(template, notebook, "error", "nbgrader could not grade this notebook: " + failures[-1]))
-        return result
-    finally:
-        result["nbgrader_failures"] = failures  # what made nbgrader fail, attempt by attempt
-        result["seconds"] = time.perf_counter() - start
-
-
-# nbgrader itself failing (the student's errors are recorded in the notebook, not raised) is
-# tried again once, in a fresh scratch course: a kernel can lose its ports to a kernel starting
-# beside it, since jupyter_client picks free ports before the kernel binds them.
-ATTEMPTS = 2
-
-
-def _scratch(base, task, template):
-    """A scratch course for one task: config, gradebook template, read-only data, the submission."""
-    student, notebook = task["student"], task["notebook"]
-    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
-    write_config_files(scratch, template["config"])
-    (scratch / "gradebook.db").write_bytes(template["gradebook"])
-    data = scratch / "data" / "names.txt"
-    data.parent.mkdir()
-    data.write_bytes(template["names"])
-    data.chmod(0o444)
-    for sub in ("home", "home/runtime"):
-        (scratch / sub).mkdir()
-    source = scratch / "source" / notebook  # nbgrader copies its makemore.py over the student's
-    source.mkdir(parents=True)
-    (source / LIBRARY).write_bytes(template["libraries"][notebook])
-    sub = scratch / "submitted" / student / notebook
-    sub.mkdir(parents=True)
-    (sub / f"{notebook}.ipynb").write_bytes(task["payload"])
-    for fname, content in task.get("files", {}).items():
-        (sub / fname).write_bytes(content)
-    if task.get("timestamp"):
-        (sub / "timestamp.txt").write_text(task["timestamp"])
-    return scratch
-
-
-def _graded(scratch, student, notebook, autograded, template):
-    """Scores, timing, the autograded notebook, its first failure and (if asked) its feedback page."""
-    out = _read_scores(scratch, student, notebook)
-    timing = scratch / "timing.json"
-    out["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
-    out["autograded"] = autograded.read_text()
-    out["status"], out["reason"] = _diagnose(out["autograded"])
-    if template.get("feedback"):
-        begin = time.perf_counter()
-        out["feedback"] = _feedback(scratch, student, notebook, out)
-        out["timing"]["feedback"] = time.perf_counter() - begin
-    return out
-
-
-def _failure_line(log):
-    """The line of nbgrader's log that names what went wrong (not its closing NbGraderException)."""
-    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
-    named = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b", line)
-             and "NbGraderException" not in line]
-    return (named or lines or ["no log"])[-1][:300]
-
-
-def _read_scores(course, student, notebook):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        nb = gb.find_submission_notebook(notebook, notebook, student)
-        grades = {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
-                           "needs_manual_grade": bool(g.needs_manual_grade),
-                           "kind": "test" if g.cell_type == "code" else "manual"} for g in nb.grades}
-        comments = {c.name: c.auto_comment for c in nb.comments}
-    return {"grades": grades, "comments": comments}
-
-
-# --- the driver: one writer -----------------------------------------------------------------
 
 def build_template(course_root, limits, notebooks=None):
     """What every worker needs, as bytes: config, gradebook of the sections, each section's
@@ -487,7 +184,7 @@ def record(gb, result, course_root, feedback=False):
         if not result.get("autograded"):  # not graded at all: nothing was earned, nothing to grade by hand
             grade.auto_score, grade.needs_manual_grade = (0.0 if grade.cell_type == "code" else None), False
     for comment in nb.comments:
-        comment.auto_comment = _comment(result.get("comments", {}).get(comment.name), result["reason"])
+        comment.auto_comment = with_reason(result.get("comments", {}).get(comment.name), result["reason"])
     gb.db.commit()
     root = Path(course_root)
     outputs = [(root / "autograded" / student / notebook / f"{notebook}.ipynb", result.get("autograded"))]
@@ -589,7 +286,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
                 except Exception as exc:  # noqa: BLE001 - a worker lost is one notebook lost, not the class
                     result = {"student": task["student"], "notebook": task["notebook"], "seconds": 0.0,
                               "extra_files": task["extra_files"],
-                              **_zero(template, task["notebook"], "error", f"the grading worker failed: {exc}")}
+                              **zero_scores(template, task["notebook"], "error", f"the grading worker failed: {exc}")}
                 result["timestamp"], result["collected"] = task.get("timestamp"), task.get("collected", {})
                 record(gb, result, course_root, feedback)
                 results.append(result)
@@ -601,7 +298,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         if cluster is not None:
             cluster.close()
     if feedback:
-        _write_reasons(course_root, results)
+        write_reasons(course_root, results)
     seconds = time.perf_counter() - t0
     phases["finished"] = seconds
     after = course_fingerprint(course_root)
@@ -610,66 +307,6 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
               "changed_files": changed, "db_url": db_url,
               "phases": {k: round(v, 1) for k, v in phases.items()}}
     return report
-
-
-def _write_reasons(course_root, results):
-    """feedback/<student>/<section>/grading_report.txt for every notebook that failed or came with
-    files that are not part of the assignment."""
-    for r in results:
-        folder = Path(course_root) / "feedback" / r["student"] / r["notebook"]
-        if r["status"] == "ok" and not r.get("extra_files"):
-            (folder / "grading_report.txt").unlink(missing_ok=True)  # the report of an earlier grading
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        lines = [f"{r['notebook']}: {r['reason']}"] if r["status"] != "ok" else []
-        if r.get("extra_files"):
-            lines.append(f"ignored files that are not part of the assignment: {', '.join(r['extra_files'])}")
-        (folder / "grading_report.txt").write_text("\n".join(lines) + "\n")
-
-
-def scores_of(report):
-    """{(student, notebook): automatic points} of a report."""
-    return {(r["student"], r["notebook"]): sum((g["auto_score"] or 0.0) for g in r["grades"].values())
-            for r in report["results"]}
-
-
-def export_csv(report, path):
-    """One row per (student, section): automatic points and their maximum, the maximum of the
-    written answers (graded by hand later, in formgrader), status and reason."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "notebook", "auto_score", "auto_max", "written_max", "status", "reason"])
-        for r in report["results"]:
-            tests = [g for g in r["grades"].values() if g["kind"] == "test"]
-            written = [g for g in r["grades"].values() if g["kind"] != "test"]
-            w.writerow([r["student"], r["notebook"], sum(g["auto_score"] or 0.0 for g in tests),
-                        sum(g["max_score"] for g in tests), sum(g["max_score"] for g in written),
-                        r["status"], r["reason"]])
-    return path
-
-
-def print_report(report, out=sys.stdout):
-    results = report["results"]
-    students = sorted({r["student"] for r in results})
-    notebooks = sorted({r["notebook"] for r in results})
-    score = scores_of(report)
-    width = max(8, *(len(s) for s in students))
-    print(f"{'student':{width}s} " + " ".join(f"{n[:2]:>6s}" for n in notebooks) + "   total", file=out)
-    for s in students:
-        row = [score.get((s, n), 0.0) for n in notebooks]
-        print(f"{s:{width}s} " + " ".join(f"{v:6.1f}" for v in row) + f"  {sum(row):6.1f}", file=out)
-    failures = [r for r in results if r["status"] != "ok"]
-    extras = sorted({(r["student"], f) for r in results for f in r.get("extra_files", [])})
-    print(f"\n{len(results)} notebooks of {len(students)} students graded in {report['seconds']:.1f} s; "
-          f"{len(failures)} failures", file=out)
-    for r in failures:
-        print(f"  {r['student']}/{r['notebook']}: {r['status']}: {r['reason']}", file=out)
-    for student, name in extras:
-        print(f"  {student}: ignored extra file {name}", file=out)
-    if report["changed_files"]:
-        print(f"WARNING: course files changed during grading: {report['changed_files']}", file=out)
 
 
 def main(argv=None):

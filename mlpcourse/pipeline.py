@@ -151,7 +151,8 @@ def main(argv=None):
     run_headless(names, grading_knobs())
     students = example_submissions(names)
     print(f"[4/6] example submissions: {', '.join(students)}")
-    from .classroom import export_csv, grade_class
+    from .class_reports import export_csv
+    from .classroom import grade_class
 
     for student in students:
         shutil.rmtree(COURSE_ROOT / "autograded" / student, ignore_errors=True)

@@ -22,12 +22,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 CLONE_NEWNS = 0x00020000
 PR_SET_PDEATHSIG = 1
 
-# Mounts made inside the kernel's own mount namespace (see classroom._SANDBOX).
+# Mounts made inside the kernel's own mount namespace (see sandbox._SANDBOX).
 _MOUNTS = r"""
 set -e
 mount --make-rprivate /

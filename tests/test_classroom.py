@@ -20,7 +20,8 @@ import pytest
 
 from classroom_support import (HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, run,
                                 wait_for)
-from mlpcourse.classroom import course_fingerprint, grade_class, scores_of
+from mlpcourse.class_reports import scores_of
+from mlpcourse.classroom import course_fingerprint, grade_class
 
 SUBSET = ["aaa_honest", "dies", "missing", "helper_cheat"]
 
@@ -304,9 +305,9 @@ def _nbgrader_fails(monkeypatch, *errors):
     where its Execute step starts, before any kernel. nbgrader logs the traceback and raises
     NbGraderException("Please see the above traceback ..."), as it does for a kernel that lost its
     ports to another kernel. Returns the list of autograde attempts."""
-    from mlpcourse import classroom, grading
+    from mlpcourse import grade_notebook, grading
 
-    attempts, real_autograde, real_preprocess = [], classroom._autograde, grading.SafeExecute.preprocess
+    attempts, real_autograde, real_preprocess = [], grade_notebook._autograde, grading.SafeExecute.preprocess
 
     def autograde(*args):
         attempts.append(1)
@@ -317,7 +318,7 @@ def _nbgrader_fails(monkeypatch, *errors):
             raise errors[len(attempts) - 1]
         return real_preprocess(self, nb, resources, km=km)
 
-    monkeypatch.setattr(classroom, "_autograde", autograde)
+    monkeypatch.setattr(grade_notebook, "_autograde", autograde)
     monkeypatch.setattr(grading.SafeExecute, "preprocess", preprocess)
     return attempts
 
@@ -327,11 +328,11 @@ def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
 
     import zmq
 
-    from mlpcourse import classroom
+    from mlpcourse import grade_notebook
 
     calls = _nbgrader_fails(monkeypatch, zmq.error.ZMQError(errno.EADDRINUSE))
     template, task = one_task
-    result = classroom.grade_task(template, task)
+    result = grade_notebook.grade_task(template, task)
     assert len(calls) == 2
     assert result["status"] == "ok", result["reason"]
     assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 12.0
@@ -339,12 +340,12 @@ def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
 
 
 def test_nbgrader_failing_every_time_is_reported_with_its_cause(one_task, monkeypatch):
-    from mlpcourse import classroom
+    from mlpcourse import grade_notebook
 
-    calls = _nbgrader_fails(monkeypatch, *[ValueError("points must be a number")] * classroom.ATTEMPTS)
+    calls = _nbgrader_fails(monkeypatch, *[ValueError("points must be a number")] * grade_notebook.ATTEMPTS)
     template, task = one_task
-    result = classroom.grade_task(template, task)
-    assert len(calls) == classroom.ATTEMPTS == 2
+    result = grade_notebook.grade_task(template, task)
+    assert len(calls) == grade_notebook.ATTEMPTS == 2
     assert result["status"] == "error"
     assert result["reason"] == "nbgrader could not grade this notebook: ValueError: points must be a number"
     assert all(g["auto_score"] in (0.0, None) for g in result["grades"].values())
@@ -355,7 +356,7 @@ def test_grades_csv_counts_automatic_and_written_points_apart(graded, tmp_path):
     written answers (graded by hand later), exactly as a graded one."""
     import csv
 
-    from mlpcourse.classroom import export_csv
+    from mlpcourse.class_reports import export_csv
     from mlpcourse.course import graded_cells, source_notebook, written_points
 
     maxima = {}

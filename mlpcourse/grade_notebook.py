@@ -1,0 +1,248 @@
+# Grades one (student, section) on a Dask worker: nbgrader's autograde in a scratch course of its own.
+# Never writes to the class gradebook or the course folder; it returns scores, and the driver records them.
+"""The worker side of the class grader (mlpcourse.classroom): one submitted notebook, isolated.
+
+Each task gets a scratch course (config, a copy of the gradebook template, the section's
+makemore.py, a read-only copy of the data, the submission), is graded by nbgrader's autograde
+with the kernel shut in (mlpcourse.sandbox), and comes back as scores, the autograded
+notebook, the first failure a student should know about and, if asked, the feedback page.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from .course import LIBRARY, load_config, write_config_files
+from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
+from .notebooks import environ
+from .sandbox import GRADING_KERNEL, sandbox_mode, write_kernelspec
+
+def zero_scores(template, notebook, status, reason):
+    return {"status": status, "reason": reason,
+            "grades": {gid: {"auto_score": 0.0 if kind == "test" else None, "max_score": pts,
+                             "needs_manual_grade": False, "kind": kind}
+                       for gid, (kind, pts) in template["cells"][notebook].items()},
+            "autograded": None}
+
+
+def _diagnose(autograded_text):
+    """The first failure a student should know about in an autograded notebook, or ''."""
+    nb = nbformat.reads(autograded_text, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            name, value = out.get("ename", ""), str(out.get("evalue", ""))
+            if name == KERNEL_DIED:
+                return "kernel died", f"the kernel died in cell {i + 1}; cells after it were not run"
+            if name == NOTEBOOK_TIMEOUT:
+                return "timeout", f"the notebook's time limit was reached at cell {i + 1}"
+            if name == "CellTimeoutError":
+                return "cell timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
+            if name == "MemoryError" or "can't allocate memory" in value or "DefaultCPUAllocator" in value:
+                return "memory", f"cell {i + 1} went over the memory limit"
+    return "ok", ""
+
+
+def _autograde(scratch, student, notebook, template):
+    """nbgrader's autograde of one student in a scratch course, in this process (kernels shut in)."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    limits = template["limits"]
+    config = load_config(scratch)
+    config.CourseDirectory.root = str(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
+    config.SafeExecute.timeout = limits["cell_timeout"]
+    config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
+    config.SafeExecute.kernel_name = GRADING_KERNEL
+    with environ(JUPYTER_PATH=write_kernelspec(scratch, template), JUPYTER_RUNTIME_DIR=scratch / "home" / "runtime",
+                 MLPCOURSE_TIMING_FILE=scratch / "timing.json"):
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        return api.autograde(notebook, student, force=True, create=True)
+
+
+def grading_base():
+    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
+    base.mkdir(exist_ok=True)
+    return base
+
+
+def quiet_library_warnings():
+    """Silence warnings nobody running the grader can act on: SQLAlchemy's about nbgrader's own
+    session handling, nbformat's about the injected-parameters cell (it has no id on purpose)."""
+    import warnings
+
+    from nbformat.validator import MissingIDFieldWarning
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
+def warm_up(preload, core=None):
+    """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
+    With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
+    the worker that drives it take turns on one core instead of being interrupted by the other pair."""
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        for thread in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(thread), {core})
+            except OSError:
+                pass
+    import nbgrader.apps.api  # noqa: F401
+
+    quiet_library_warnings()
+    nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
+    if preload and sandbox_mode() in ("root", None):
+        from .zygote import shared_zygote
+
+        shared_zygote(str(grading_base()))
+    return os.getpid()
+
+
+def with_reason(auto, reason):
+    """A test cell's comment: nbgrader's own, followed by the reason the notebook failed, if any."""
+    if reason:
+        return f"{auto} {reason}".strip() if auto else reason
+    return auto
+
+
+def _feedback(scratch, student, notebook, result):
+    """nbgrader's feedback HTML of this notebook, made in its scratch course (on the worker)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    if result["reason"]:  # the same comments as record() writes into the class gradebook
+        with Gradebook(f"sqlite:///{scratch}/gradebook.db") as gb:
+            nb = gb.find_submission_notebook(notebook, notebook, student)
+            for comment in nb.comments:
+                comment.auto_comment = with_reason(comment.auto_comment, result["reason"])
+            gb.db.commit()
+    config = load_config(scratch)
+    config.CourseDirectory.root = str(scratch)
+    config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    outcome = api.generate_feedback(notebook, student, force=True)
+    html = scratch / "feedback" / student / notebook / f"{notebook}.html"
+    if not outcome.get("success") or not html.exists():
+        return None
+    return html.read_text()
+
+
+def grade_task(template, task):
+    """Grade one submitted notebook in a scratch course; return its scores (runs on a Dask worker)."""
+    start = time.perf_counter()
+    student, notebook = task["student"], task["notebook"]
+    result = {"student": student, "notebook": notebook, "extra_files": task.get("extra_files", [])}
+    payload = task.get("payload")
+    if payload is None:
+        result.update(zero_scores(template, notebook, "missing", f"{notebook}.ipynb was not submitted"))
+        result["seconds"] = time.perf_counter() - start
+        return result
+    try:
+        nb = nbformat.reads(payload.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same to the student
+        result.update(zero_scores(template, notebook, "invalid",
+                            f"{notebook}.ipynb is not a valid notebook ({type(exc).__name__}); "
+                            "open it in JupyterLab, save it, and submit again"))
+        result["seconds"] = time.perf_counter() - start
+        return result
+    base = grading_base()
+    if template["limits"].get("preload"):
+        from .zygote import shared_zygote
+
+        template = {**template, "zygote": shared_zygote(str(base)).path}
+    failures = []
+    try:
+        for _attempt in range(ATTEMPTS):
+            scratch = _scratch(base, task, template)
+            try:
+                outcome = _autograde(scratch, student, notebook, template)
+                autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
+                if outcome.get("success") and autograded.exists():
+                    result.update(_graded(scratch, student, notebook, autograded, template))
+                    return result
+                # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
+                failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        result.update(zero_scores(template, notebook, "error", "nbgrader could not grade this notebook: " + failures[-1]))
+        return result
+    finally:
+        result["nbgrader_failures"] = failures  # what made nbgrader fail, attempt by attempt
+        result["seconds"] = time.perf_counter() - start
+
+
+# nbgrader itself failing (the student's errors are recorded in the notebook, not raised) is
+# tried again once, in a fresh scratch course: a kernel can lose its ports to a kernel starting
+# beside it, since jupyter_client picks free ports before the kernel binds them.
+ATTEMPTS = 2
+
+
+def _scratch(base, task, template):
+    """A scratch course for one task: config, gradebook template, read-only data, the submission."""
+    student, notebook = task["student"], task["notebook"]
+    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{notebook}-", dir=base))
+    write_config_files(scratch, template["config"])
+    (scratch / "gradebook.db").write_bytes(template["gradebook"])
+    data = scratch / "data" / "names.txt"
+    data.parent.mkdir()
+    data.write_bytes(template["names"])
+    data.chmod(0o444)
+    for sub in ("home", "home/runtime"):
+        (scratch / sub).mkdir()
+    source = scratch / "source" / notebook  # nbgrader copies its makemore.py over the student's
+    source.mkdir(parents=True)
+    (source / LIBRARY).write_bytes(template["libraries"][notebook])
+    sub = scratch / "submitted" / student / notebook
+    sub.mkdir(parents=True)
+    (sub / f"{notebook}.ipynb").write_bytes(task["payload"])
+    for fname, content in task.get("files", {}).items():
+        (sub / fname).write_bytes(content)
+    if task.get("timestamp"):
+        (sub / "timestamp.txt").write_text(task["timestamp"])
+    return scratch
+
+
+def _graded(scratch, student, notebook, autograded, template):
+    """Scores, timing, the autograded notebook, its first failure and (if asked) its feedback page."""
+    out = _read_scores(scratch, student, notebook)
+    timing = scratch / "timing.json"
+    out["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
+    out["autograded"] = autograded.read_text()
+    out["status"], out["reason"] = _diagnose(out["autograded"])
+    if template.get("feedback"):
+        begin = time.perf_counter()
+        out["feedback"] = _feedback(scratch, student, notebook, out)
+        out["timing"]["feedback"] = time.perf_counter() - begin
+    return out
+
+
+def _failure_line(log):
+    """The line of nbgrader's log that names what went wrong (not its closing NbGraderException)."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b", line)
+             and "NbGraderException" not in line]
+    return (named or lines or ["no log"])[-1][:300]
+
+
+def _read_scores(course, student, notebook):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        nb = gb.find_submission_notebook(notebook, notebook, student)
+        grades = {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
+                           "needs_manual_grade": bool(g.needs_manual_grade),
+                           "kind": "test" if g.cell_type == "code" else "manual"} for g in nb.grades}
+        comments = {c.name: c.auto_comment for c in nb.comments}
+    return {"grades": grades, "comments": comments}
