@@ -16,7 +16,7 @@ all: setup
 	$(PY) -m mlpcourse all
 
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval
-## at the grading knobs' length)
+## at the grading parameters' length)
 test: setup nbval-copies browser
 	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -44,7 +44,7 @@ browser:
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }
 
 # nbval runs copies of the section folders (mlpcourse/testcopies.py), so that what a notebook writes
-# (07's best_model.pt) never lands in source/. `make test`: every notebook at its grading knobs' length,
+# (07's best_model.pt) never lands in source/. `make test`: every notebook at its grading parameters' length,
 # the outputs that do not depend on a run's length compared bit for bit.
 nbval-copies:
 	$(PY) -m mlpcourse nbval-copies build/nbval

@@ -17,7 +17,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Grading: knobs are injected (papermill) right before nbgrader executes a notebook. A hidden
+# Grading: parameters are injected (papermill) right before nbgrader executes a notebook. A hidden
 # test never relies on a number that only the full-length instructor run produces.
 c.Autograde.autograde_preprocessors = [
     "mlpcourse.grading.InjectParameters",
@@ -30,7 +30,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.InjectParameters.parameters = {
-    # one line per notebook: the knobs that make it fast to grade (each autogrades in < 15 s)
+    # one line per notebook: the parameters that make it fast to grade (each autogrades in < 15 s)
     "01_dataset": {},
     "02_forward_pass": {},
     "03_training": {"overfit_more_steps": 100, "full_steps": 1, "minibatch_steps": 100, "eval_every": 100},

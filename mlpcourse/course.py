@@ -2,12 +2,31 @@
 one notebook of the same name), and the kinds of nbgrader cells."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 from nbgrader.utils import is_grade, is_solution
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = "makemore.py"  # the module each section folder carries: runtime and earlier sections' code
+
+# The regions nbgrader's delimiters mark in a cell ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS",
+# the defaults of ClearSolutions and ClearHiddenTests). Each match covers the delimiter lines and
+# the newline after the end one; `body` is what lies between them.
+_BEGIN_SOLUTION = re.escape(ClearSolutions.begin_solution_delimeter.default_value)
+_END_SOLUTION = re.escape(ClearSolutions.end_solution_delimeter.default_value)
+_BEGIN_HIDDEN = re.escape(ClearHiddenTests.begin_test_delimeter.default_value)
+_END_HIDDEN = re.escape(ClearHiddenTests.end_test_delimeter.default_value)
+HIDDEN_TESTS = re.compile(rf"^(?P<indent>[ \t]*)### {_BEGIN_HIDDEN}[^\n]*\n(?P<body>.*?)^[ \t]*### {_END_HIDDEN}[ \t]*$(?P<newline>\n?)",
+                          re.M | re.S)
+SOLUTION = re.compile(rf"^[ \t]*### {_BEGIN_SOLUTION}[ \t]*\n(?P<body>.*?)^[ \t]*### {_END_SOLUTION}[ \t]*$\n?", re.M | re.S)
+SOLUTION_MARK = re.compile(rf"^[ \t]*### ({_BEGIN_SOLUTION}|{_END_SOLUTION})[ \t]*$\n?", re.M)
+
+
+def region_bodies(pattern, text):
+    """The text inside each region `pattern` (HIDDEN_TESTS or SOLUTION) marks in `text`."""
+    return [m["body"] for m in pattern.finditer(text)]
 
 
 def sections(root=COURSE_ROOT):
@@ -70,6 +89,6 @@ def load_config(root=COURSE_ROOT):
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
-def grading_knobs(root=COURSE_ROOT):
-    """{notebook: knobs} of the short runs: what nbgrader_config.py gives InjectParameters."""
+def grading_parameters(root=COURSE_ROOT):
+    """{notebook: parameters} of the short runs: what nbgrader_config.py gives InjectParameters."""
     return dict(load_config(root).InjectParameters.get("parameters", {}))

@@ -1,11 +1,10 @@
-"""nbgrader preprocessors of the course: knobs injected with papermill, executing a submission so
+"""nbgrader preprocessors of the course: parameters injected with papermill, executing a submission so
 that nothing is lost, sanitizing duplicated ids, restoring deleted test cells in place, and
 feedback without hidden tests."""
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from queue import Empty
 
@@ -17,14 +16,14 @@ from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from papermill.translators import translate_parameters
 from traitlets import Bool, Dict, Integer
 
-from .course import is_test_cell, nbgrader_meta
+from .course import HIDDEN_TESTS, is_test_cell, nbgrader_meta
 
 
-PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked knobs cell
+PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked parameters cell
 
 
 def find_parameters_cell(nb):
-    """Index of the knobs cell: the locked cell with grade_id 'parameters', else the tagged one."""
+    """Index of the parameters cell: the locked cell with grade_id 'parameters', else the tagged one."""
     for i, cell in enumerate(nb.cells):
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == PARAMETERS_ID:
             return i
@@ -35,10 +34,10 @@ def find_parameters_cell(nb):
 
 
 def inject_parameters(nb, parameters, comment="Parameters injected for grading"):
-    """Insert papermill's injected-parameters cell after the knobs cell and return nb.
+    """Insert papermill's injected-parameters cell after the parameters cell and return nb.
 
     Any cell already tagged injected-parameters (a student's copy, say) is dropped first, and the
-    knobs cell is found by its nbgrader grade_id, which OverwriteCells has restored, so an
+    parameters cell is found by its nbgrader grade_id, which OverwriteCells has restored, so an
     edited tag cannot move the injection above the defaults.
     """
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
@@ -53,12 +52,12 @@ def inject_parameters(nb, parameters, comment="Parameters injected for grading")
 
 
 class InjectParameters(NbGraderPreprocessor):
-    """Before nbgrader executes a notebook, set its knobs to the grading values."""
+    """Before nbgrader executes a notebook, set its parameters to the grading values."""
 
     parameters = Dict(
         {},
-        help="Knobs for each notebook while grading: {notebook name: {name: value}}. "
-             "Hidden tests compute their expected values from these same knobs.",
+        help="Parameters of each notebook while grading: {notebook name: {name: value}}. "
+             "Hidden tests compute their expected values from these same parameters.",
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -169,15 +168,12 @@ class SafeExecute(Execute):
 # --- feedback: results and messages, never the hidden tests ---------------------------------
 
 
-_HIDDEN = re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.M | re.S)
-
-
 class StripHiddenTests(NbGraderPreprocessor):
     """For feedback: drop hidden tests from test cells and reduce their errors to the message."""
 
     def preprocess_cell(self, cell, resources, index):
         if is_test_cell(cell):
-            cell.source = _HIDDEN.sub(r"\1# (hidden tests ran here)", cell.source)
+            cell.source = HIDDEN_TESTS.sub(lambda m: f"{m['indent']}# (hidden tests ran here){m['newline']}", cell.source)
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]

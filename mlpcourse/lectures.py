@@ -13,26 +13,23 @@ nbgrader metadata. Commit what changed (the outputs are compared by nbval in `ma
 """
 from __future__ import annotations
 
-import re
 import sys
 import time
 
 import nbformat
 
 from .check import copy_section
-from .course import COURSE_ROOT, sections, source_notebook
+from .course import COURSE_ROOT, HIDDEN_TESTS, SOLUTION_MARK, sections, source_notebook
 from .notebooks import execute, figures, tidy
 
 BUILD = COURSE_ROOT / "build" / "lectures"
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
-_SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 def walkthrough(executed_nb):
     """An executed instructor notebook as a read-along lecture: no hidden tests, no nbgrader metadata."""
     nb = nbformat.reads(nbformat.writes(executed_nb), as_version=4)
     for cell in nb.cells:
-        cell.source = _SOLUTION_MARK.sub("", _HIDDEN.sub("", cell.source)).rstrip("\n")
+        cell.source = SOLUTION_MARK.sub("", HIDDEN_TESTS.sub("", cell.source)).rstrip("\n")
         cell.metadata.pop("nbgrader", None)
         if "tags" in cell.metadata and cell.metadata["tags"] != ["parameters"]:
             cell.metadata.pop("tags")

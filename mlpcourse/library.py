@@ -12,16 +12,14 @@ never in its own makemore.py.
 from __future__ import annotations
 
 import ast
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-from .course import COURSE_ROOT, LIBRARY, grading_knobs, sections, source_notebook
+from .course import COURSE_ROOT, LIBRARY, SOLUTION_MARK, grading_parameters, sections, source_notebook
 
 SAVE = "#@save"
-_SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 RUNTIME = Path(__file__).with_name("runtime.py")
 
 
@@ -31,7 +29,7 @@ def saved_functions(nb):
     for cell in nb.cells:
         if cell.cell_type != "code" or not cell.source.lstrip().startswith(SAVE):
             continue
-        text = _SOLUTION_MARK.sub("", cell.source)
+        text = SOLUTION_MARK.sub("", cell.source)
         lines = text.splitlines()
         for node in ast.parse(text).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -66,7 +64,7 @@ def library_text(section, root=COURSE_ROOT):
     footer = ("\n\n# the tests put back anything an answer cell replaces in this module before they run\n"
               "_watch(sys.modules[__name__], [n for n in vars(sys.modules[__name__]) if not n.startswith('__')])\n"
               "_watch(checks, list(vars(checks)))\n")
-    short_runs = grading_knobs(root).get(section, {})
+    short_runs = grading_parameters(root).get(section, {})
     body = [header, _runtime_body(),
             "\n# this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too\n"
             f"GRADING_PARAMETERS = {short_runs!r}",

@@ -2,14 +2,12 @@
 Each section is its own assignment: submitted/<student>/<section>/<section>.ipynb."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 
-from .course import graded_cells, is_test_cell, nbgrader_meta  # noqa: F401 (re-exported for the tests)
+from .course import SOLUTION_MARK, graded_cells, is_test_cell, nbgrader_meta  # noqa: F401 (re-exported for the tests)
 
-_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
 def reference_answers(source_nb):
@@ -18,7 +16,7 @@ def reference_answers(source_nb):
     for cell in source_nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("solution"):
-            lines = [l for l in cell.source.splitlines() if not _MARKER.match(l)]
+            lines = SOLUTION_MARK.sub("", cell.source).splitlines()
             answers[meta["grade_id"]] = "\n".join(lines)
     return answers
 

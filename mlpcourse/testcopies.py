@@ -3,7 +3,7 @@
     python -m mlpcourse nbval-copies [--full] [DEST]
 
 Short (the default, what `make test` checks): each instructor notebook with papermill's
-injected-parameters cell holding its grading knobs (``c.InjectParameters.parameters`` of
+injected-parameters cell holding its grading parameters (``c.InjectParameters.parameters`` of
 nbgrader_config.py), so every cell runs, at the length a notebook is graded at. The outputs that
 do not depend on a run's length (the data, the shapes, the seeded losses, the lecture's published
 numbers) are compared bit for bit as stored; the cells whose output comes from a training run of
@@ -26,23 +26,23 @@ from pathlib import Path
 
 import nbformat
 
-from .course import COURSE_ROOT, LIBRARY, grading_knobs, sections, source_notebook
+from .course import COURSE_ROOT, LIBRARY, grading_parameters, sections, source_notebook
 
 # Cells whose output depends on the length of a run: compared only at full length.
 LENGTH_DEPENDENT_TAGS = ("nbval-tolerance", "nbval-tolerance-unstable", "nbval-full-length")
 DEST = COURSE_ROOT / "build" / "nbval"
 
 
-def short_notebook(nb, knobs):
-    """nb with its grading knobs injected (papermill) and the length-dependent outputs not compared."""
+def short_notebook(nb, parameters):
+    """nb with its grading parameters injected (papermill) and the length-dependent outputs not compared."""
     from papermill.parameterize import parameterize_notebook
 
-    if knobs:
+    if parameters:
         nb.metadata["papermill"] = {}  # where papermill records the values it injected
         untagged = [c for c in nb.cells if "tags" not in c.metadata]
         for cell in untagged:  # papermill reads every cell's tags
             cell.metadata["tags"] = []
-        nb = parameterize_notebook(nb, knobs, report_mode=False, kernel_name="python3", language="python")
+        nb = parameterize_notebook(nb, parameters, report_mode=False, kernel_name="python3", language="python")
         for cell in nb.cells:
             if not cell.metadata.get("tags", True):
                 del cell.metadata["tags"]
@@ -60,7 +60,7 @@ def write_copies(dest=DEST, full=False, names=None):
     dest = Path(dest)
     shutil.rmtree(dest, ignore_errors=True)
     names = names or sections()
-    knobs = grading_knobs()
+    parameters = grading_parameters()
     handed_in = {} if full else reference_files(names)
     folders = []
     for name in names:
@@ -68,7 +68,7 @@ def write_copies(dest=DEST, full=False, names=None):
         folder.mkdir(parents=True)
         nb = nbformat.read(source_notebook(name), as_version=4)
         if not full:
-            nb = short_notebook(nb, knobs.get(name) or {})
+            nb = short_notebook(nb, parameters.get(name) or {})
         nbformat.write(nb, folder / f"{name}.ipynb")
         shutil.copy(source_notebook(name).parent / LIBRARY, folder)
         for fname, content in handed_in.get(name, {}).items():
@@ -82,7 +82,7 @@ def main(argv=None):
     full = "--full" in argv
     rest = [a for a in argv if a != "--full"]
     folders = write_copies(Path(rest[0]) if rest else DEST, full=full)
-    print(f"nbval copies ({'full length' if full else 'grading knobs'}): {len(folders)} sections in "
+    print(f"nbval copies ({'full length' if full else 'grading parameters'}): {len(folders)} sections in "
           f"{folders[0].parent if folders else DEST}")
     return 0
 

@@ -20,7 +20,7 @@ def test_every_catalogue_grades_as_expected(tmp_path):
         # slowest one (a single notebook can wait for the CPU)
         mean = report.seconds / report.submissions
         if mean >= MAX_SECONDS_PER_SUBMISSION:
-            slow.append(f"a submission of {name} takes {mean:.1f} s to autograde on average; lower its grading knobs")
+            slow.append(f"a submission of {name} takes {mean:.1f} s to autograde on average; lower its grading parameters")
     print(f"graded in {next(iter(reports.values())).wall:.1f} s")
     assert not problems, "\n".join(problems)
     assert not slow, "\n".join(slow)

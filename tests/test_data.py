@@ -1,5 +1,4 @@
 """names.txt provisioning: checksum first, a corrupt copy is never used."""
-import os
 import shutil
 from pathlib import Path
 

@@ -1,5 +1,4 @@
-"""Knob injection before nbgrader executes a notebook (mlpcourse.grading)."""
-import nbformat
+"""Parameter injection before nbgrader executes a notebook (mlpcourse.grading)."""
 from nbformat.v4 import new_code_cell, new_notebook
 
 from mlpcourse.grading import InjectParameters, inject_parameters
@@ -35,7 +34,7 @@ def test_a_students_injected_cell_is_dropped():
     assert len(injected) == 1 and "max_steps = 100" in injected[0].source
 
 
-def test_preprocessor_uses_the_notebooks_own_knobs():
+def test_preprocessor_uses_the_notebooks_own_parameters():
     pp = InjectParameters(parameters={"03_training": {"max_steps": 100}})
     nb, _ = pp.preprocess(_nb(), {"nbgrader": {"notebook": "03_training"}})
     assert len(nb.cells) == 4

@@ -12,8 +12,6 @@ Alone: .venv/bin/python -m pytest tests/test_jupyterlab.py   (after `make setup`
 """
 import html
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +24,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from mlpcourse.check import scratch_course
-from mlpcourse.course import graded_cells, source_notebook, written_points
+from mlpcourse.course import HIDDEN_TESTS, graded_cells, region_bodies, source_notebook, written_points
 from mlpcourse.student_setup import set_up
 from mlpcourse.submissions import answered, reference_answers
 
@@ -107,7 +105,7 @@ def _hidden_lines(nb):
     """The lines of the hidden tests of a notebook (stripped, the non-trivial ones)."""
     lines = []
     for cell in nb.cells:
-        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S):
+        for block in region_bodies(HIDDEN_TESTS, cell.source):
             lines += [l.strip() for l in block.splitlines() if len(l.strip()) > 12]
     return lines
 

@@ -1,11 +1,11 @@
 """What nbval checks in `make test` (short copies, mlpcourse.testcopies) and `make test-lectures`
 (full-length copies): the lecture's published numbers are compared bit for bit in the short run,
-which changes nothing of a notebook but its knobs and which outputs it compares."""
+which changes nothing of a notebook but its parameters and which outputs it compares."""
 import nbformat
 import pytest
 
 from conftest import section_names
-from mlpcourse.course import grading_knobs, source_notebook
+from mlpcourse.course import grading_parameters, source_notebook
 from mlpcourse.testcopies import LENGTH_DEPENDENT_TAGS, write_copies
 
 # The numbers of the lecture and the seeds (tensor shapes, parameter counts, seeded losses, the
@@ -41,14 +41,14 @@ def test_published_numbers_are_compared_in_the_short_run(short_copies, name):
 
 
 @pytest.mark.parametrize("name", section_names())
-def test_short_copy_changes_only_knobs_and_compared_outputs(short_copies, tmp_path, name):
+def test_short_copy_changes_only_parameters_and_compared_outputs(short_copies, tmp_path, name):
     source = nbformat.read(source_notebook(name), as_version=4)
     short = nbformat.read(short_copies / name / f"{name}.ipynb", as_version=4)
     injected = [c for c in short.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    knobs = grading_knobs().get(name) or {}
-    assert len(injected) == (1 if knobs else 0), f"{name}: {len(injected)} injected-parameters cells"
-    for key, value in knobs.items():
-        assert f"{key} = {value!r}" in injected[0].source, f"{name}: knob {key} not injected: {injected[0].source}"
+    parameters = grading_parameters().get(name) or {}
+    assert len(injected) == (1 if parameters else 0), f"{name}: {len(injected)} injected-parameters cells"
+    for key, value in parameters.items():
+        assert f"{key} = {value!r}" in injected[0].source, f"{name}: parameter {key} not injected: {injected[0].source}"
     rest = [c for c in short.cells if c not in injected]
     assert [(c.id, c.source, c.get("outputs")) for c in rest] == \
            [(c.id, c.source, c.get("outputs")) for c in source.cells], f"{name}: the short copy changed a cell"

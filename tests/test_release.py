@@ -7,12 +7,10 @@ import pytest
 
 from conftest import ROOT, section_names
 from mlpcourse.check import scratch_course
-from mlpcourse.course import LIBRARY, nbgrader_meta, release_notebook, source_notebook
+from mlpcourse.course import HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta, region_bodies, release_notebook, source_notebook
 from mlpcourse.grading import find_parameters_cell
 
 NAMES = section_names()
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-_SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
 
 def test_every_section_is_released():
@@ -44,9 +42,9 @@ def test_release_holds_no_solution_or_hidden_test(name):
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     secret_lines, public_lines = set(), set()
     for cell in source.cells:
-        for block in _HIDDEN.findall(cell.source) + _SOLUTION.findall(cell.source):
+        for block in region_bodies(HIDDEN_TESTS, cell.source) + region_bodies(SOLUTION, cell.source):
             secret_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 12}
-        public = _SOLUTION.sub("", _HIDDEN.sub("", cell.source))
+        public = SOLUTION.sub("", HIDDEN_TESTS.sub("", cell.source))
         meta = nbgrader_meta(cell)
         if meta.get("solution") and cell.cell_type == "markdown":
             secret_lines |= {l.strip() for l in cell.source.splitlines() if len(l.strip()) > 30}

@@ -11,13 +11,11 @@ import pytest
 
 from conftest import ROOT, section_names
 from mlpcourse.aliases import attacks as alias_attacks, functions, targets as alias_targets
-from mlpcourse.course import LIBRARY, release_notebook, source_notebook
+from mlpcourse.course import HIDDEN_TESTS, LIBRARY, SOLUTION, region_bodies, release_notebook, source_notebook
 from mlpcourse.library import RUNTIME, saved_functions, write_libraries
 
 NAMES = section_names()
 STUDENT_PACKAGES = {"torch", "matplotlib", "jupyterlab", "nbgrader"}
-_SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
 def _source(name):
@@ -61,7 +59,7 @@ def test_bundle_shows_no_answer_or_hidden_test_of_this_section_or_a_later_one(na
     assert "BEGINSOLUTION" not in bundle and "HIDDENTESTS" not in bundle
     for later in [s for s in NAMES if s >= name]:
         for cell in _source(later).cells:
-            for block in _SOLUTION.findall(cell.source) + _HIDDEN.findall(cell.source):
+            for block in region_bodies(SOLUTION, cell.source) + region_bodies(HIDDEN_TESTS, cell.source):
                 secret = _squeeze(block)
                 if len(secret) >= 25:  # shorter ones (`return C[X]`) say too little to be told apart
                     assert secret not in bundle, f"release/{name} shows an answer or hidden test of {later}: {block[:80]!r}"

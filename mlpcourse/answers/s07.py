@@ -2,7 +2,7 @@
 
 The three challenge cells (challenge_220_test, challenge_217_test, challenge_213_test) grade
 the file best_model.pt that a student hands in next to the notebook; grading never retrains
-(the knob train_best is off), so no change to the notebook's answers can move those points.
+(the parameter train_best is off), so no change to the notebook's answers can move those points.
 FILES names the instructor's model, which every example submission of this notebook except
 the untouched release must carry next to the notebook for the reference to earn full marks
 (check.py and the main job copy only the .ipynb). It is the file the instructor notebook
