@@ -1,9 +1,8 @@
 """Test-suite setup for the whole course directory (tests/ and nbval on copies of the section
-folders in build/nbval/): shared paths, and the point totals printed at the end. Run with
+folders in build/nbval/): the numeric pins, and the point totals printed at the end. Run with
 `--dist loadscope` so that nbval keeps the cells of one notebook on one xdist worker."""
 import os
 import sys
-from pathlib import Path
 
 from mlpcourse.notebooks import NUMERIC_PINS
 
@@ -16,7 +15,7 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 
 import nbformat  # noqa: E402
 
-from mlpcourse.course import COURSE_ROOT as ROOT, graded_cells, sections, source_notebook, written_points  # noqa: E402
+from mlpcourse.course import graded_cells, sections, source_notebook, written_points  # noqa: E402
 
 
 def pytest_configure(config):
@@ -26,15 +25,11 @@ def pytest_configure(config):
     install()
 
 
-def section_names():
-    return sections(ROOT)
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if hasattr(config, "workerinput"):
         return
     lines, auto_total, manual_total = [], 0.0, 0.0
-    for name in section_names():
+    for name in sections():
         nb = nbformat.read(source_notebook(name), as_version=4)
         auto, manual = sum(graded_cells(nb).values()), written_points(nb)
         auto_total += auto

@@ -48,7 +48,9 @@ c.Autograde.sanitize_preprocessors = [
     "mlpcourse.grading.RestoreCells",  # nbgrader's OverwriteCells; a deleted test cell goes back in place
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Limits of every grading kernel, for nbgrader autograde and the class grader alike
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
+c.SafeExecute.notebook_timeout = 600  # seconds per notebook (the cells after it are not run)
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
@@ -62,8 +64,6 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # Grading a class (python -m mlpcourse grade): isolation and limits per (student, notebook).
-c.GradeClass.cell_timeout = 60          # seconds per cell
-c.GradeClass.notebook_timeout = 600     # seconds per notebook, kernel start included
 c.GradeClass.memory_limit_mb = 4096     # address-space cap of the grading process and its kernel
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core
 c.GradeClass.scheduler = ""             # a Dask scheduler address, e.g. "tcp://10.0.0.5:8786"

@@ -52,8 +52,6 @@ from .grade_notebook import grade_task, quiet_library_warnings, warm_up, with_re
 class GradeClass(Configurable):
     """Limits and engine of `python -m mlpcourse grade` (set them in nbgrader_config.py)."""
 
-    cell_timeout = Integer(60, help="Seconds a cell may run before it is interrupted.").tag(config=True)
-    notebook_timeout = Integer(600, help="Seconds one notebook's grading may take in all.").tag(config=True)
     memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of a grading process and its kernel.").tag(config=True)
     workers = Integer(0, help="Workers of the local Dask cluster; 0 means one per core.").tag(config=True)
     scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
@@ -236,8 +234,8 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     config = load_config(course_root)
     settings = GradeClass(config=config)
     db_url = db_url or config.CourseDirectory.get("db_url") or f"sqlite:///{course_root}/gradebook.db"
-    limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
-              "memory_limit_mb": settings.memory_limit_mb,
+    # the time limits are SafeExecute's (nbgrader_config.py), the same as for nbgrader autograde
+    limits = {"memory_limit_mb": settings.memory_limit_mb,
               "preload": settings.preload if preload is None else preload,
               "figures": settings.figures if figures is None else figures}
     before = course_fingerprint(course_root)

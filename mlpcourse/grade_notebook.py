@@ -16,12 +16,12 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
 from .course import LIBRARY, load_config, write_config_files
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
-from .notebooks import environ
 from .sandbox import GRADING_KERNEL, sandbox_mode, write_kernelspec
 
 def zero_scores(template, notebook, status, reason):
@@ -56,15 +56,13 @@ def _autograde(scratch, student, notebook, template):
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    limits = template["limits"]
     config = load_config(scratch)
     config.CourseDirectory.root = str(scratch)
     config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
-    config.SafeExecute.timeout = limits["cell_timeout"]
-    config.SafeExecute.notebook_timeout = limits["notebook_timeout"]
     config.SafeExecute.kernel_name = GRADING_KERNEL
-    with environ(JUPYTER_PATH=write_kernelspec(scratch, template), JUPYTER_RUNTIME_DIR=scratch / "home" / "runtime",
-                 MLPCOURSE_TIMING_FILE=scratch / "timing.json"):
+    with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(write_kernelspec(scratch, template)),
+                                      "JUPYTER_RUNTIME_DIR": str(scratch / "home" / "runtime"),
+                                      "MLPCOURSE_TIMING_FILE": str(scratch / "timing.json")}):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         return api.autograde(notebook, student, force=True, create=True)
 

@@ -5,6 +5,7 @@ import base64
 import os
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
@@ -48,21 +49,6 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @contextmanager
-def environ(**values):
-    """Set environment variables for the duration of a with block, then put the old ones back."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items()})
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextmanager
 def kernel_stderr_to(path):
     """Send what kernels started in the block write to stderr (ipykernel's notice about TCP, say)
     to a log file instead of the terminal: the notebook's own errors are in its outputs."""
@@ -88,7 +74,7 @@ def execute(path, out=None, parameters=None, cwd=None, timeout=None, kernel_name
     out = Path(out) if out else path
     out.parent.mkdir(parents=True, exist_ok=True)
     pins = {k: os.environ.get(k, v) for k, v in NUMERIC_PINS.items()}
-    with environ(MPLBACKEND=INLINE_BACKEND, **pins), \
+    with mock.patch.dict(os.environ, {"MPLBACKEND": INLINE_BACKEND, **pins}), \
             kernel_stderr_to(out.with_suffix(".kernel.log")):
         pm.execute_notebook(
             str(path), str(out), parameters=parameters or {}, cwd=str(cwd or path.parent),

@@ -13,16 +13,16 @@ import nbformat
 from mlpcourse.answers import catalogue
 from mlpcourse.assignments import generate
 from mlpcourse.check import copy_section
-from mlpcourse.course import LIBRARY, config_files, release_notebook, source_notebook, write_config_files
+from mlpcourse.course import (COURSE_ROOT as ROOT, LIBRARY, config_files, release_notebook, source_notebook,
+                              write_config_files)
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_dataset", "02_forward_pass"]
 FULL = {"01_dataset": 5.0, "02_forward_pass": 12.0}
 
 LIMITS = """
-c.GradeClass.cell_timeout = 10
-c.GradeClass.notebook_timeout = 120
+c.SafeExecute.timeout = 10
+c.SafeExecute.notebook_timeout = 120
 c.GradeClass.memory_limit_mb = 2048
 """
 

@@ -2,14 +2,14 @@
 earns every point, the release none, and every catalogued mistake loses exactly the points of the
 test cells it names (mlpcourse.check). Every section's catalogue is graded in one scratch course
 by one call of the class grader on two workers."""
-from conftest import section_names
+from mlpcourse.course import sections
 from mlpcourse.check import check_notebooks
 
 MAX_SECONDS_PER_SUBMISSION = 15
 
 
 def test_every_catalogue_grades_as_expected(tmp_path):
-    reports = check_notebooks(section_names(), tmp_path, workers=2)
+    reports = check_notebooks(sections(), tmp_path, workers=2)
     problems, slow = [], []
     for name, report in reports.items():
         print(f"{name}: {report.submissions} submissions, {report.seconds / report.submissions:.1f} s each "

@@ -293,8 +293,7 @@ def one_task(graded):
 
     course = graded["course"]
     settings = GradeClass(config=load_config(course))
-    limits = {"cell_timeout": settings.cell_timeout, "notebook_timeout": settings.notebook_timeout,
-              "memory_limit_mb": settings.memory_limit_mb, "preload": False}
+    limits = {"memory_limit_mb": settings.memory_limit_mb, "preload": False}
     template = build_template(course, limits)
     payload = (course / "submitted" / "aaa_honest" / "02_forward_pass" / "02_forward_pass.ipynb").read_bytes()
     return template, {"student": "aaa_honest", "notebook": "02_forward_pass", "payload": payload, "files": {}}

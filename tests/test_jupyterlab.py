@@ -24,11 +24,11 @@ import pytest
 from nbgrader.api import Gradebook
 
 from mlpcourse.check import scratch_course
-from mlpcourse.course import HIDDEN_TESTS, graded_cells, region_bodies, source_notebook, written_points
+from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, graded_cells, region_bodies,
+                              source_notebook, written_points)
 from mlpcourse.student_setup import set_up
 from mlpcourse.submissions import answered, reference_answers
 
-ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 SECTION = "01_dataset"

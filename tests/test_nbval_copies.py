@@ -4,8 +4,7 @@ which changes nothing of a notebook but its parameters and which outputs it comp
 import nbformat
 import pytest
 
-from conftest import section_names
-from mlpcourse.course import grading_parameters, source_notebook
+from mlpcourse.course import grading_parameters, sections, source_notebook
 from mlpcourse.testcopies import LENGTH_DEPENDENT_TAGS, write_copies
 
 # The numbers of the lecture and the seeds (tensor shapes, parameter counts, seeded losses, the
@@ -40,7 +39,7 @@ def test_published_numbers_are_compared_in_the_short_run(short_copies, name):
                          f"(a cell tagged {LENGTH_DEPENDENT_TAGS} is compared only at full length)")
 
 
-@pytest.mark.parametrize("name", section_names())
+@pytest.mark.parametrize("name", sections())
 def test_short_copy_changes_only_parameters_and_compared_outputs(short_copies, tmp_path, name):
     source = nbformat.read(source_notebook(name), as_version=4)
     short = nbformat.read(short_copies / name / f"{name}.ipynb", as_version=4)

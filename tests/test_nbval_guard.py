@@ -6,7 +6,7 @@ import sys
 
 import nbformat
 
-from conftest import ROOT
+from mlpcourse.course import COURSE_ROOT as ROOT
 from mlpcourse.course import LIBRARY, source_notebook
 
 

@@ -5,12 +5,12 @@ import re
 import nbformat
 import pytest
 
-from conftest import ROOT, section_names
 from mlpcourse.check import scratch_course
-from mlpcourse.course import HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta, region_bodies, release_notebook, source_notebook
+from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta,
+                              region_bodies, release_notebook, source_notebook, sections)
 from mlpcourse.grading import find_parameters_cell
 
-NAMES = section_names()
+NAMES = sections()
 
 
 def test_every_section_is_released():

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT
+from mlpcourse.course import COURSE_ROOT as ROOT
 from mlpcourse.course import graded_cells, release_notebook, sections, source_notebook
 from mlpcourse.notebooks import INLINE_BACKEND, NUMERIC_PINS
 from mlpcourse.submissions import answered, reference_answers, reference_files, write_submission

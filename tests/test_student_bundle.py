@@ -9,12 +9,12 @@ import re
 import nbformat
 import pytest
 
-from conftest import ROOT, section_names
 from mlpcourse.aliases import attacks as alias_attacks, functions, targets as alias_targets
-from mlpcourse.course import HIDDEN_TESTS, LIBRARY, SOLUTION, region_bodies, release_notebook, source_notebook
+from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, region_bodies,
+                              release_notebook, source_notebook, sections)
 from mlpcourse.library import RUNTIME, saved_functions, write_libraries
 
-NAMES = section_names()
+NAMES = sections()
 STUDENT_PACKAGES = {"torch", "matplotlib", "jupyterlab", "nbgrader"}
 
 
