@@ -112,6 +112,10 @@ class ReadyClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
+    # AsyncKernelClient binds wait_for_ready to KernelClient's function when the class is made, so
+    # overriding the private method alone changes nothing (tests/test_grading.py checks both)
+    wait_for_ready = _async_wait_for_ready
+
 
 class SafeExecute(Execute):
     """nbgrader's Execute, except that a dead kernel costs only the cells from there on, and the

@@ -1,7 +1,13 @@
-"""Parameter injection before nbgrader executes a notebook (mlpcourse.grading)."""
+"""Parameter injection before nbgrader executes a notebook, and the grading kernels' client (mlpcourse.grading)."""
+import asyncio
+import hashlib
+import inspect
+import re
+
 from nbformat.v4 import new_code_cell, new_notebook
 
-from mlpcourse.grading import InjectParameters, inject_parameters
+from mlpcourse.course import COURSE_ROOT
+from mlpcourse.grading import InjectParameters, ReadyClient, inject_parameters
 
 
 def _nb(tag=True):
@@ -40,3 +46,53 @@ def test_preprocessor_uses_the_notebooks_own_parameters():
     assert len(nb.cells) == 4
     nb, _ = pp.preprocess(_nb(), {"nbgrader": {"notebook": "01_dataset"}})
     assert len(nb.cells) == 3
+
+
+# sha256 of jupyter_client 8.10.0's KernelClient._async_wait_for_ready, the method ReadyClient was
+# written against and replaces (reviewed when the pin was set; see ReadyClient's docstring)
+REVIEWED_WAIT_FOR_READY = "0d732ad86fea311502a6bfc53d8b1be6055f3813ec4f13ef717f8adbbd37ec56"
+
+
+def test_ready_client_replaces_the_method_it_was_written_against():
+    import jupyter_client
+    from jupyter_client.client import KernelClient
+
+    pin = re.search(r"^jupyter_client==(\S+)", (COURSE_ROOT / "requirements.txt").read_text(), re.M)
+    assert pin, "requirements.txt must pin jupyter_client: ReadyClient replaces one of its private methods"
+    assert jupyter_client.__version__ == pin[1], (
+        f"jupyter_client {jupyter_client.__version__} is installed, requirements.txt pins {pin[1]}")
+    upstream = hashlib.sha256(inspect.getsource(KernelClient._async_wait_for_ready).encode()).hexdigest()
+    assert upstream == REVIEWED_WAIT_FOR_READY, (
+        "jupyter_client's KernelClient._async_wait_for_ready changed: compare it with "
+        "mlpcourse.grading.ReadyClient, update the override, then REVIEWED_WAIT_FOR_READY")
+    # the override is what nbclient calls (kc.wait_for_ready), not only the private name
+    assert ReadyClient.wait_for_ready is ReadyClient._async_wait_for_ready is not KernelClient._async_wait_for_ready
+
+
+def test_ready_client_starts_a_kernel_and_runs_code():
+    from jupyter_client.manager import AsyncKernelManager
+
+    async def run():
+        km = AsyncKernelManager(kernel_name="python3", client_class="mlpcourse.grading.ReadyClient")
+        await km.start_kernel()
+        try:
+            kc = km.client()
+            assert isinstance(kc, ReadyClient)
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute("print(6 * 7)")
+            outputs = []
+            while True:
+                msg = await kc.get_iopub_msg(timeout=30)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "stream":
+                    outputs.append(msg["content"]["text"])
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            kc.stop_channels()
+            return "".join(outputs)
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    assert asyncio.run(run()) == "42\n"
