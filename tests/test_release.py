@@ -130,3 +130,26 @@ def test_walkthrough_is_the_executed_instructor_notebook(name):
         f"notebooks/{name}.ipynb is stale: run `make lectures` (or `python -m mlpcourse lectures --stored`)")
     text = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
     assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+
+
+def _printed(nb):
+    """Everything the notebook's stored outputs show as text."""
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            texts.append(text if isinstance(text, str) else "".join(text))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numbers_in_the_prose_are_printed_by_the_notebook(name):
+    """A loss quoted to four decimals in what students read (markdown that is not a model answer)
+    is one the notebook prints: the lecture's seeded numbers are, and a number that only one run
+    on one CPU produced would drift from the student's own output (say 'printed above' instead)."""
+    nb = nbformat.read(source_notebook(name), as_version=4)
+    printed = _printed(nb)
+    stray = [(cell.id, number) for cell in nb.cells
+             if cell.cell_type == "markdown" and not nbgrader_meta(cell).get("solution")
+             for number in re.findall(r"(?<![\d.])\d+\.\d{4}(?!\d)", cell.source) if number not in printed]
+    assert not stray, f"{name}: prose quotes numbers its outputs do not show (cell id, number): {stray}"
