@@ -13,7 +13,7 @@ import re
 
 import nbformat
 
-from .answers import Mistake
+from .answers import mistake
 from .course import COURSE_ROOT, LIBRARY, is_test_cell, nbgrader_meta, source_notebook
 
 _MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$", re.M)
@@ -58,5 +58,5 @@ def attacks(name, root=COURSE_ROOT):
         for kind, text in [("wraps", f"def {f}(*args, **kwargs):\n    return makemore.{g}(*args, **kwargs)"),
                            ("aliases", f"{f} = makemore.{g}"),
                            ("calls", f"def {f}({params[f]}):\n    return makemore.{g}({params[f]})")]:
-            mistakes.append(Mistake(cell, f"alias attack: {f} {kind} makemore.{g}", new=text, loses=loses))
+            mistakes.append(mistake(cell, f"alias attack: {f} {kind} makemore.{g}", new=text, loses=loses))
     return mistakes

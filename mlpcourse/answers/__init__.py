@@ -33,19 +33,19 @@ class Answer:
         return reference.replace(self.old, self.new)
 
 
-def Mistake(cell, why, old="", new="", loses=()):
+def mistake(cell, why, old="", new="", loses=()):
     """A wrong answer that must lose the points of the test cells in `loses` and no others."""
     if not loses:
         raise ValueError(f"mistake in {cell} names no test cell that should catch it")
     return Answer(cell, why, old, new, tuple(loses))
 
 
-def FileMistake(name, why, content, loses):
+def file_mistake(name, why, content, loses):
     """A file handed in next to the notebook (None: not handed in) that must lose `loses`."""
     return Answer("", why, loses=tuple(loses), files=((name, content),))
 
 
-def Alternative(cell, why, old="", new=""):
+def alternative(cell, why, old="", new=""):
     """A correct answer written differently: it must keep every point."""
     return Answer(cell, why, old, new, ())
 

@@ -1,36 +1,36 @@
 """Answers for 03_training."""
-from . import Alternative, Mistake
+from . import alternative, mistake
 
 NOTEBOOK = "03_training"
 
 MISTAKES = [
-    Mistake("train_step", "forgets to zero the gradients, so they pile up from step to step",
+    mistake("train_step", "forgets to zero the gradients, so they pile up from step to step",
             old="    for p in parameters:\n        p.grad = None\n", new="", loses=["train_step_test"]),
-    Mistake("train_step", "steps along the gradient (gradient ascent)",
+    mistake("train_step", "steps along the gradient (gradient ascent)",
             old="p.data += -lr * p.grad", new="p.data += lr * p.grad", loses=["train_step_test"]),
-    Mistake("train_step", "learning rate hard-coded to the lecture's 0.1 instead of the lr argument",
+    mistake("train_step", "learning rate hard-coded to the lecture's 0.1 instead of the lr argument",
             old="p.data += -lr * p.grad", new="p.data += -0.1 * p.grad", loses=["train_step_test"]),
-    Mistake("train_step", "summed instead of mean cross-entropy",
+    mistake("train_step", "summed instead of mean cross-entropy",
             old="F.cross_entropy(makemore.forward(parameters, X), Y)",
             new="F.cross_entropy(makemore.forward(parameters, X), Y, reduction='sum')", loses=["train_step_test"]),
-    Mistake("train_step", "rebinds the loop variable, so no parameter changes",
+    mistake("train_step", "rebinds the loop variable, so no parameter changes",
             old="p.data += -lr * p.grad", new="p = p - lr * p.grad", loses=["train_step_test"]),
-    Mistake("train_step", "returns the loss tensor instead of a float",
+    mistake("train_step", "returns the loss tensor instead of a float",
             old="return loss.item()", new="return loss", loses=["train_step_test"]),
-    Mistake("get_batch", "draws the indices from the global random generator instead of g",
+    mistake("get_batch", "draws the indices from the global random generator instead of g",
             old=", generator=g)", new=")", loses=["get_batch_test"]),
-    Mistake("get_batch", "draws separate indices for X and Y, so contexts lose their targets",
+    mistake("get_batch", "draws separate indices for X and Y, so contexts lose their targets",
             old="return X[ix], Y[ix]",
             new="return X[ix], Y[torch.randint(0, Y.shape[0], (batch_size,), generator=g)]", loses=["get_batch_test"]),
-    Mistake("get_batch", "off by one: never draws the last example (high is already excluded)",
+    mistake("get_batch", "off by one: never draws the last example (high is already excluded)",
             old="torch.randint(0, X.shape[0],", new="torch.randint(0, X.shape[0] - 1,", loses=["get_batch_test"]),
-    Mistake("get_batch", "samples without replacement with randperm, not the lecture's randint stream",
+    mistake("get_batch", "samples without replacement with randperm, not the lecture's randint stream",
             old="ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)",
             new="ix = torch.randperm(X.shape[0], generator=g)[:batch_size]", loses=["get_batch_test"]),
 ]
 
 ALTERNATIVES = [
-    Alternative("train_step", "gradients zeroed in place first, update under torch.no_grad()", new='''
+    alternative("train_step", "gradients zeroed in place first, update under torch.no_grad()", new='''
 def train_step(parameters, X, Y, lr):
     for p in parameters:
         if p.grad is not None:
@@ -42,7 +42,7 @@ def train_step(parameters, X, Y, lr):
         for p in parameters:
             p -= lr * p.grad
     return float(loss)'''.strip()),
-    Alternative("train_step", "torch.optim.SGD and a hand-written negative log likelihood", new='''
+    alternative("train_step", "torch.optim.SGD and a hand-written negative log likelihood", new='''
 def train_step(parameters, X, Y, lr):
     opt = torch.optim.SGD(parameters, lr=lr)
     opt.zero_grad()
@@ -51,7 +51,7 @@ def train_step(parameters, X, Y, lr):
     loss.backward()
     opt.step()
     return loss.item()'''.strip()),
-    Alternative("get_batch", "randint with the default low, index_select", new='''
+    alternative("get_batch", "randint with the default low, index_select", new='''
 def get_batch(X, Y, batch_size, g):
     ix = torch.randint(len(Y), size=(batch_size,), generator=g)
     return X.index_select(0, ix), Y.index_select(0, ix)'''.strip()),

@@ -1,43 +1,43 @@
 """Answers for 04_learning_rate."""
-from . import Alternative, Mistake
+from . import alternative, mistake
 
 NOTEBOOK = "04_learning_rate"
 
 MISTAKES = [
-    Mistake("lr_candidates", "exponents built with arange, so 0 (lr = 1) is never reached",
+    mistake("lr_candidates", "exponents built with arange, so 0 (lr = 1) is never reached",
             old="lre = torch.linspace(-3, 0, n)", new="lre = torch.arange(n) * (3 / n) - 3",
             loses=["lr_candidates_test"]),
-    Mistake("lr_candidates", "natural exponential instead of powers of ten",
+    mistake("lr_candidates", "natural exponential instead of powers of ten",
             old="lrs = 10**lre", new="lrs = torch.exp(lre)", loses=["lr_candidates_test"]),
-    Mistake("lr_candidates", "learning rates spaced linearly, exponents taken from them",
+    mistake("lr_candidates", "learning rates spaced linearly, exponents taken from them",
             old="lre = torch.linspace(-3, 0, n)\n    lrs = 10**lre",
             new="lrs = torch.linspace(0.001, 1, n)\n    lre = lrs.log10()", loses=["lr_candidates_test"]),
-    Mistake("lr_sweep", "uses the exponent itself as the learning rate",
+    mistake("lr_sweep", "uses the exponent itself as the learning rate",
             old="lr = 10**e", new="lr = e", loses=["lr_sweep_test"]),
-    Mistake("lr_sweep", "one fixed learning rate for every candidate",
+    mistake("lr_sweep", "one fixed learning rate for every candidate",
             old="lr = 10**e", new="lr = 0.1", loses=["lr_sweep_test"]),
-    Mistake("lr_sweep", "minibatches drawn from the global generator instead of g",
+    mistake("lr_sweep", "minibatches drawn from the global generator instead of g",
             old=", generator=g)", new=")", loses=["lr_sweep_test"]),
-    Mistake("lr_sweep", "gradients never zeroed",
+    mistake("lr_sweep", "gradients never zeroed",
             old="        for p in parameters:\n            p.grad = None\n", new="", loses=["lr_sweep_test"]),
-    Mistake("lr_sweep", "records the loss after the update instead of before",
+    mistake("lr_sweep", "records the loss after the update instead of before",
             old="pairs.append((e, loss.item()))",
             new="pairs.append((e, F.cross_entropy(makemore.forward(parameters, X[ix]), Y[ix]).item()))",
             loses=["lr_sweep_test"]),
-    Mistake("lr_sweep", "keeps the exponents as 0-d tensors in the pairs",
+    mistake("lr_sweep", "keeps the exponents as 0-d tensors in the pairs",
             old="for e in lre.tolist():", new="for e in lre:", loses=["lr_sweep_test"]),
-    Mistake("learning_rate", "off by one: step decay_at still uses 0.1",
+    mistake("learning_rate", "off by one: step decay_at still uses 0.1",
             old="step < decay_at", new="step <= decay_at", loses=["learning_rate_test"]),
-    Mistake("learning_rate", "decays to 0.001 instead of 0.01",
+    mistake("learning_rate", "decays to 0.001 instead of 0.01",
             old="else 0.01", new="else 0.001", loses=["learning_rate_test"]),
-    Mistake("learning_rate", "never decays",
+    mistake("learning_rate", "never decays",
             old="return 0.1 if step < decay_at else 0.01", new="return 0.1", loses=["learning_rate_test"]),
 ]
 
 ALTERNATIVES = [
-    Alternative("lr_candidates", "torch.logspace for the rates",
+    alternative("lr_candidates", "torch.logspace for the rates",
                 new="def lr_candidates(n):\n    return torch.linspace(-3, 0, steps=n), torch.logspace(-3, 0, steps=n)"),
-    Alternative("lr_sweep", "hand-written forward pass, rates indexed from a tensor, pairs zipped at the end", new='''
+    alternative("lr_sweep", "hand-written forward pass, rates indexed from a tensor, pairs zipped at the end", new='''
 def lr_sweep(parameters, X, Y, lre, g, batch_size):
     C, W1, b1, W2, b2 = parameters
     lrs = 10**lre
@@ -55,8 +55,8 @@ def lr_sweep(parameters, X, Y, lre, g, batch_size):
                 p -= lrs[i] * p.grad
         lossi.append(loss.item())
     return list(zip(lre.tolist(), lossi))'''.strip()),
-    Alternative("learning_rate", "a tenth of 0.1 once the decay step is reached",
+    alternative("learning_rate", "a tenth of 0.1 once the decay step is reached",
                 new="def learning_rate(step, decay_at):\n    return 0.1 * 0.1 ** (step >= decay_at)"),
-    Alternative("learning_rate", "the rate as a float32 tensor (0.1 is 0.10000000149 there)",
+    alternative("learning_rate", "the rate as a float32 tensor (0.1 is 0.10000000149 there)",
                 new="def learning_rate(step, decay_at):\n    return torch.tensor(0.1 if step < decay_at else 0.01)"),
 ]

@@ -1,28 +1,28 @@
 """Answers for 05_splits."""
-from . import Alternative, Mistake
+from . import alternative, mistake
 
 NOTEBOOK = "05_splits"
 
 MISTAKES = [
-    Mistake("split_words", "shuffles the caller's list in place instead of a copy",
+    mistake("split_words", "shuffles the caller's list in place instead of a copy",
             old="    words = list(words)\n", new="", loses=["split_words_test"]),
-    Mistake("split_words", "shuffles without seeding first",
+    mistake("split_words", "shuffles without seeding first",
             old="    random.seed(seed)\n", new="", loses=["split_words_test"]),
-    Mistake("split_words", "cuts the dev split at 10 % instead of 90 %",
+    mistake("split_words", "cuts the dev split at 10 % instead of 90 %",
             old="int(0.9 * len(words))", new="int(0.1 * len(words))", loses=["split_words_test"]),
-    Mistake("split_examples", "three equal parts instead of 80/10/10",
+    mistake("split_examples", "three equal parts instead of 80/10/10",
             old="    cuts = (int(0.8 * n), int(0.9 * n))\n", new="    cuts = 3\n", loses=["split_examples_test"]),
-    Mistake("split_examples", "X and Y cut at different places (Y at 90 % twice)",
+    mistake("split_examples", "X and Y cut at different places (Y at 90 % twice)",
             old="torch.tensor_split(Y, cuts)", new="torch.tensor_split(Y, (int(0.9 * n), int(0.9 * n)))",
             loses=["split_examples_test"]),
-    Mistake("evaluate", "returns the loss tensor instead of a float",
+    mistake("evaluate", "returns the loss tensor instead of a float",
             old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
             loses=["evaluate_test"]),
-    Mistake("evaluate", "evaluates one minibatch instead of the whole split",
+    mistake("evaluate", "evaluates one minibatch instead of the whole split",
             old="logits = makemore.forward(parameters, X)\n        return F.cross_entropy(logits, Y).item()",
             new="logits = makemore.forward(parameters, X[:32])\n        return F.cross_entropy(logits, Y[:32]).item()",
             loses=["evaluate_test"]),
-    Mistake("evaluate", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
+    mistake("evaluate", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
             new='''
 def evaluate(parameters, X, Y):
     with torch.inference_mode():
@@ -30,14 +30,14 @@ def evaluate(parameters, X, Y):
 ]
 
 ALTERNATIVES = [
-    Alternative("split_words", "slices with a copy made by slicing, cut points computed inline", new='''
+    alternative("split_words", "slices with a copy made by slicing, cut points computed inline", new='''
 def split_words(words, seed):
     shuffled = words[:]
     random.seed(seed)
     random.shuffle(shuffled)
     return (shuffled[:int(0.8 * len(shuffled))], shuffled[int(0.8 * len(shuffled)):int(0.9 * len(shuffled))],
             shuffled[int(0.9 * len(shuffled)):])'''.strip()),
-    Alternative("split_examples", "plain slicing", new='''
+    alternative("split_examples", "plain slicing", new='''
 def split_examples(X, Y):
     n1, n2 = int(0.8 * len(X)), int(0.9 * len(X))
     return (X[:n1], Y[:n1]), (X[n1:n2], Y[n1:n2]), (X[n2:], Y[n2:])'''.strip()),

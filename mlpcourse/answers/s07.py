@@ -11,7 +11,7 @@ instructor's side, and is never released.
 """
 from pathlib import Path
 
-from . import Alternative, FileMistake, Mistake
+from . import alternative, file_mistake, mistake
 
 NOTEBOOK = "07_sampling_and_tuning"
 
@@ -20,43 +20,43 @@ FILES = {"best_model.pt": Path(__file__).with_name("s07_best_model.pt")}
 _LOG = "print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')"
 
 MISTAKES = [
-    Mistake("tuning_train", "the gradients are never reset, so they pile up from step to step",
+    mistake("tuning_train", "the gradients are never reset, so they pile up from step to step",
             old="        for p in parameters:\n            p.grad = None\n", new="",
             loses=["train_test"]),
-    Mistake("tuning_train", "the minibatch is drawn without the generator",
+    mistake("tuning_train", "the minibatch is drawn without the generator",
             old="(batch_size,), generator=g)", new="(batch_size,))", loses=["train_test"]),
-    Mistake("tuning_train", "the learning rate schedule is ignored (always 0.1)",
+    mistake("tuning_train", "the learning rate schedule is ignored (always 0.1)",
             old="lr = lr_at(i)", new="lr = 0.1", loses=["train_test"]),
-    Mistake("tuning_train", "returns the loss itself instead of its log10",
+    mistake("tuning_train", "returns the loss itself instead of its log10",
             old="lossi.append(loss.log10().item())", new="lossi.append(loss.item())",
             loses=["train_test"]),
-    Mistake("tuning_train", "log line without the fixed widths",
+    mistake("tuning_train", "log line without the fixed widths",
             old=_LOG, new="print(f'{i}/{max_steps}: {loss.item():.4f}')", loses=["train_log_test"]),
-    Mistake("tuning_train", "logs at the end of each interval instead of its start",
+    mistake("tuning_train", "logs at the end of each interval instead of its start",
             old="if i % log_every == 0:", new="if i % log_every == log_every - 1:",
             loses=["train_log_test"]),
-    Mistake("split_loss", "evaluates one minibatch instead of the whole split",
+    mistake("split_loss", "evaluates one minibatch instead of the whole split",
             old="logits = makemore.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
             new="logits = makemore.forward(parameters, X[:32])\n    return F.cross_entropy(logits, Y[:32]).item()",
             loses=["split_loss_test"]),
-    Mistake("split_loss", "returns the loss tensor, not a float",
+    mistake("split_loss", "returns the loss tensor, not a float",
             old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
             loses=["split_loss_test"]),
-    Mistake("split_loss", "sums the losses instead of averaging them",
+    mistake("split_loss", "sums the losses instead of averaging them",
             old="F.cross_entropy(logits, Y).item()", new="F.cross_entropy(logits, Y, reduction='sum').item()",
             loses=["split_loss_test"]),
-    Mistake("sample", "torch.multinomial without the generator: other names on every call",
+    mistake("sample", "torch.multinomial without the generator: other names on every call",
             old="torch.multinomial(probs, num_samples=1, generator=g)", new="torch.multinomial(probs, num_samples=1)",
             loses=["sample_test", "sample_reference_test"]),
-    Mistake("sample", "the final '.' is not part of the name",
+    mistake("sample", "the final '.' is not part of the name",
             old="            out.append(ix)\n            if ix == 0:\n                break",
             new="            if ix == 0:\n                break\n            out.append(ix)",
             loses=["sample_test", "sample_reference_test"]),
-    Mistake("sample", "the new character enters the context at the front instead of the end",
+    mistake("sample", "the new character enters the context at the front instead of the end",
             old="context = context[1:] + [ix]", new="context = [ix] + context[:-1]", loses=["sample_reference_test"]),
-    Mistake("sample", "softmax over the wrong dimension (every character equally likely)",
+    mistake("sample", "softmax over the wrong dimension (every character equally likely)",
             old="F.softmax(logits, dim=1)", new="F.softmax(logits, dim=0)", loses=["sample_reference_test"]),
-    Mistake("experiments", "only four experiments", new='''
+    mistake("experiments", "only four experiments", new='''
 steps = 30_000
 experiments = [
     dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5]),
@@ -65,7 +65,7 @@ experiments = [
     dict(block_size=3, n_embd=10, n_hidden=300, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5]),
 ]
 '''.strip(), loses=["results_test"]),
-    Mistake("experiments", "the same configuration run twice, so only four different ones", new='''
+    mistake("experiments", "the same configuration run twice, so only four different ones", new='''
 steps = 30_000
 experiments = [
     dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5]),
@@ -75,20 +75,20 @@ experiments = [
     dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5]),
 ]
 '''.strip(), loses=["results_test"]),
-    Mistake("experiments", "the last experiment forgets the key 'decays'",
+    mistake("experiments", "the last experiment forgets the key 'decays'",
             old="max_steps=steps, lr=0.1, decays=[0.5, 0.8], small_init=True),  # all of it",
             new="max_steps=steps, lr=0.1, small_init=True),  # all of it", loses=["results_test"]),
-    Mistake("split_loss", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
+    mistake("split_loss", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
             old="logits = makemore.forward(parameters, X)\n    return F.cross_entropy(logits, Y).item()",
             new="return float(makemore.loss_on(parameters, X, Y))", loses=["split_loss_test"]),
-    Mistake("tuning_train", "hands the work to makemore.train_mlp, the course's loop from 03",
+    mistake("tuning_train", "hands the work to makemore.train_mlp, the course's loop from 03",
             new="def train(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):\n"
                 "    return makemore.train_mlp(parameters, X, Y, max_steps, lr_at, g, batch_size, log_every)",
             loses=["train_test", "train_log_test"]),
 ]
 
 ALTERNATIVES = [
-    Alternative("tuning_train", "update under torch.no_grad() and the logits written out", new='''
+    alternative("tuning_train", "update under torch.no_grad() and the logits written out", new='''
 def train(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):
     C, W1, b1, W2, b2 = parameters
     for p in parameters:
@@ -110,7 +110,7 @@ def train(parameters, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000
             print(f'{i:7d}/{max_steps:7d}: {loss.item():.4f}')
     return lossi
 '''.strip()),
-    Alternative("sample", "a string built character by character, torch.softmax", new='''
+    alternative("sample", "a string built character by character, torch.softmax", new='''
 @torch.no_grad()
 def sample(parameters, n, g, block_size, itos):
     C, W1, b1, W2, b2 = parameters
@@ -126,7 +126,7 @@ def sample(parameters, n, g, block_size, itos):
         names.append(name)
     return names
 '''.strip()),
-    Alternative("experiments", "a grid over two sizes written as a comprehension", new='''
+    alternative("experiments", "a grid over two sizes written as a comprehension", new='''
 experiments = [dict(block_size=b, n_embd=e, n_hidden=200, batch_size=32, max_steps=20_000, lr=0.1, decays=[0.5])
                for b in (3, 4, 5) for e in (8, 12)]
 '''.strip()),
@@ -153,7 +153,7 @@ def _drop_last_row(state):
 _CHALLENGE = ["challenge_220_test", "challenge_217_test", "challenge_213_test"]
 
 MISTAKES += [
-    FileMistake("best_model.pt", "best_model.pt not handed in", None, loses=_CHALLENGE),
-    FileMistake("best_model.pt", "best_model.pt is not a torch file", b"not a model", loses=_CHALLENGE),
-    FileMistake("best_model.pt", "W1 saved with the wrong shape", _edited_model(_drop_last_row), loses=_CHALLENGE),
+    file_mistake("best_model.pt", "best_model.pt not handed in", None, loses=_CHALLENGE),
+    file_mistake("best_model.pt", "best_model.pt is not a torch file", b"not a model", loses=_CHALLENGE),
+    file_mistake("best_model.pt", "W1 saved with the wrong shape", _edited_model(_drop_last_row), loses=_CHALLENGE),
 ]

@@ -1,84 +1,84 @@
 """Answers for 08_initialization."""
-from . import Alternative, Mistake
+from . import alternative, mistake
 
 NOTEBOOK = "08_initialization"
 
 MISTAKES = [
-    Mistake("uniform_loss", "forgets the minus sign: log(1/27) is negative",
+    mistake("uniform_loss", "forgets the minus sign: log(1/27) is negative",
             old="return -math.log(1 / vocab_size)", new="return math.log(1 / vocab_size)",
             loses=["uniform_loss_test"]),
-    Mistake("uniform_loss", "returns the probability instead of the loss",
+    mistake("uniform_loss", "returns the probability instead of the loss",
             old="return -math.log(1 / vocab_size)", new="return 1 / vocab_size", loses=["uniform_loss_test"]),
-    Mistake("uniform_loss", "uses log10 instead of the natural log",
+    mistake("uniform_loss", "uses log10 instead of the natural log",
             old="return -math.log(1 / vocab_size)", new="return -math.log10(1 / vocab_size)",
             loses=["uniform_loss_test"]),
-    Mistake("init_scaled", "ignores the scales",
+    mistake("init_scaled", "ignores the scales",
             old="return [C, W1 * s_W1, b1 * s_b1, W2 * s_W2, b2 * s_b2]", new="return [C, W1, b1, W2, b2]",
             loses=["init_scaled_test"]),
-    Mistake("init_scaled", "draws b1 before W1 (not the lecture's order)",
+    mistake("init_scaled", "draws b1 before W1 (not the lecture's order)",
             old="    W1 = torch.randn((n_embd * block_size, n_hidden), generator=g)\n    b1 = torch.randn(n_hidden, generator=g)\n",
             new="    b1 = torch.randn(n_hidden, generator=g)\n    W1 = torch.randn((n_embd * block_size, n_hidden), generator=g)\n",
             loses=["init_scaled_test"]),
-    Mistake("init_scaled", "scales C as well (with the scale meant for W1)",
+    mistake("init_scaled", "scales C as well (with the scale meant for W1)",
             old="return [C, W1 * s_W1,", new="return [C * s_W1, W1 * s_W1,", loses=["init_scaled_test"]),
-    Mistake("init_scaled", "pairs the scales with the wrong tensors (W2's scale on b2 and back)",
+    mistake("init_scaled", "pairs the scales with the wrong tensors (W2's scale on b2 and back)",
             old="W2 * s_W2, b2 * s_b2]", new="W2 * s_b2, b2 * s_W2]", loses=["init_scaled_test"]),
-    Mistake("first_batch", "draws the minibatch without the generator",
+    mistake("first_batch", "draws the minibatch without the generator",
             old="(batch_size,), generator=g)", new="(batch_size,))", loses=["first_batch_test"]),
-    Mistake("first_batch", "returns the loss tensor instead of a float",
+    mistake("first_batch", "returns the loss tensor instead of a float",
             old="return loss.item(), hpreact,", new="return loss, hpreact,", loses=["first_batch_test"]),
-    Mistake("first_batch", "returns h before the tanh and hpreact after it",
+    mistake("first_batch", "returns h before the tanh and hpreact after it",
             old="return loss.item(), hpreact, h, logits", new="return loss.item(), h, hpreact, logits",
             loses=["first_batch_test"]),
-    Mistake("first_batch", "ignores batch_size and always draws 32 examples",
+    mistake("first_batch", "ignores batch_size and always draws 32 examples",
             old="(batch_size,), generator=g)", new="(32,), generator=g)", loses=["first_batch_test"]),
-    Mistake("first_batch", "takes a training step on the minibatch",
+    mistake("first_batch", "takes a training step on the minibatch",
             old="    return loss.item(), hpreact, h, logits",
             new="    loss.backward()\n    with torch.no_grad():\n        for p in parameters:\n            p -= 0.1 * p.grad\n"
                 "    return loss.item(), hpreact, h, logits",
             loses=["first_batch_test"]),
-    Mistake("saturation", "forgets the absolute value (counts only h > 0.99)",
+    mistake("saturation", "forgets the absolute value (counts only h > 0.99)",
             old="(h.abs() > threshold)", new="(h > threshold)", loses=["saturation_test"]),
-    Mistake("saturation", "ignores the threshold argument",
+    mistake("saturation", "ignores the threshold argument",
             old="(h.abs() > threshold)", new="(h.abs() > 0.99)", loses=["saturation_test"]),
-    Mistake("saturation", "returns the count instead of the fraction",
+    mistake("saturation", "returns the count instead of the fraction",
             old="(h.abs() > threshold).float().mean().item()", new="(h.abs() > threshold).float().sum().item()",
             loses=["saturation_test"]),
-    Mistake("saturation", "counts |h| >= threshold (not strictly greater)",
+    mistake("saturation", "counts |h| >= threshold (not strictly greater)",
             old="(h.abs() > threshold)", new="(h.abs() >= threshold)", loses=["saturation_test"]),
-    Mistake("dead_neurons", "any instead of all: saturated for one example is not dead",
+    mistake("dead_neurons", "any instead of all: saturated for one example is not dead",
             old=".all(dim=0)", new=".any(dim=0)", loses=["dead_neurons_test"]),
-    Mistake("dead_neurons", "reduces over the neurons instead of the examples",
+    mistake("dead_neurons", "reduces over the neurons instead of the examples",
             old=".all(dim=0)", new=".all(dim=1)", loses=["dead_neurons_test"]),
-    Mistake("dead_neurons", "forgets the absolute value",
+    mistake("dead_neurons", "forgets the absolute value",
             old="(h.abs() > threshold)", new="(h > threshold)", loses=["dead_neurons_test"]),
-    Mistake("kaiming_std", "leaves out the gain",
+    mistake("kaiming_std", "leaves out the gain",
             old="return gain / math.sqrt(fan_in)", new="return 1 / math.sqrt(fan_in)", loses=["kaiming_std_test"]),
-    Mistake("kaiming_std", "divides by fan_in instead of its square root",
+    mistake("kaiming_std", "divides by fan_in instead of its square root",
             old="return gain / math.sqrt(fan_in)", new="return gain / fan_in", loses=["kaiming_std_test"]),
-    Mistake("kaiming_std", "ignores the gain argument (always 5/3)",
+    mistake("kaiming_std", "ignores the gain argument (always 5/3)",
             old="return gain / math.sqrt(fan_in)", new="return (5 / 3) / math.sqrt(fan_in)",
             loses=["kaiming_std_test"]),
-    Mistake("kaiming_weights", "keeps PyTorch's default mode='fan_in' for a (fan_in, fan_out) tensor",
+    mistake("kaiming_weights", "keeps PyTorch's default mode='fan_in' for a (fan_in, fan_out) tensor",
             old="mode='fan_out'", new="mode='fan_in'", loses=["kaiming_weights_test"]),
-    Mistake("kaiming_weights", "uses the gain of ReLU instead of tanh",
+    mistake("kaiming_weights", "uses the gain of ReLU instead of tanh",
             old="nonlinearity='tanh'", new="nonlinearity='relu'", loses=["kaiming_weights_test"]),
-    Mistake("kaiming_weights", "draws without the generator",
+    mistake("kaiming_weights", "draws without the generator",
             old=", generator=g)", new=")", loses=["kaiming_weights_test"]),
 ]
 
 ALTERNATIVES = [
-    Alternative("uniform_loss", "log of the vocabulary size, written with torch", new='''
+    alternative("uniform_loss", "log of the vocabulary size, written with torch", new='''
 def uniform_loss(vocab_size):
     return torch.tensor(float(vocab_size)).log().item()'''.strip()),
-    Alternative("init_scaled", "the reference init_params of section 02, scaled in place", new='''
+    alternative("init_scaled", "the reference init_params of section 02, scaled in place", new='''
 def init_scaled(g, vocab_size, n_embd, n_hidden, block_size, scales=(1.0, 1.0, 1.0, 1.0)):
     parameters = makemore.make_params(g, vocab_size, n_embd, n_hidden, block_size)
     with torch.no_grad():
         for p, s in zip(parameters[1:], scales):
             p.mul_(s)
     return parameters'''.strip()),
-    Alternative("first_batch", "log_softmax and gather instead of F.cross_entropy, under no_grad", new='''
+    alternative("first_batch", "log_softmax and gather instead of F.cross_entropy, under no_grad", new='''
 @torch.no_grad()
 def first_batch(parameters, X, Y, g, batch_size=32):
     C, W1, b1, W2, b2 = parameters
@@ -88,23 +88,23 @@ def first_batch(parameters, X, Y, g, batch_size=32):
     logits = h @ W2 + b2
     loss = -logits.log_softmax(dim=1).gather(1, Y[ix].unsqueeze(1)).mean()
     return float(loss), hpreact, h, logits'''.strip()),
-    Alternative("saturation", "a count divided by the number of entries", new='''
+    alternative("saturation", "a count divided by the number of entries", new='''
 def saturation(h, threshold=0.99):
     return (h.abs() > threshold).sum().item() / h.numel()'''.strip()),
-    Alternative("saturation", "compared in Python floats (float64), one entry at a time", new='''
+    alternative("saturation", "compared in Python floats (float64), one entry at a time", new='''
 def saturation(h, threshold=0.99):
     values = h.flatten().tolist()
     return sum(abs(v) > threshold for v in values) / len(values)'''.strip()),
-    Alternative("dead_neurons", "no column with an unsaturated entry", new='''
+    alternative("dead_neurons", "no column with an unsaturated entry", new='''
 def dead_neurons(h, threshold=0.99):
     return ~(h.abs() <= threshold).any(0)'''.strip()),
-    Alternative("kaiming_std", "fan_in to the power -0.5", new='''
+    alternative("kaiming_std", "fan_in to the power -0.5", new='''
 def kaiming_std(fan_in, gain=5 / 3):
     return gain * fan_in ** -0.5'''.strip()),
-    Alternative("kaiming_weights", "randn scaled by kaiming_std instead of the library call", new='''
+    alternative("kaiming_weights", "randn scaled by kaiming_std instead of the library call", new='''
 def kaiming_weights(fan_in, fan_out, g):
     return torch.randn((fan_in, fan_out), generator=g) * (5 / 3) / fan_in ** 0.5'''.strip()),
-    Alternative("kaiming_weights", "nn.Linear's layout and default mode, then transposed", new='''
+    alternative("kaiming_weights", "nn.Linear's layout and default mode, then transposed", new='''
 def kaiming_weights(fan_in, fan_out, g):
     w = torch.empty((fan_out, fan_in))
     torch.nn.init.kaiming_normal_(w, nonlinearity='tanh', generator=g)
