@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test test-lectures setup install data browser release lectures check nbval-copies clean
+.PHONY: all test test-lectures setup install data sandbox browser release lectures check nbval-copies clean
 
 ## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
 all: setup
@@ -22,8 +22,9 @@ test: setup nbval-copies browser
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests build/nbval
 
-## setup: the virtualenv, data/names.txt, and a gradebook that knows every section (stock nbgrader works after it)
-setup: data
+## setup: the virtualenv, data/names.txt, the grading sandbox, and a gradebook that knows every section
+## (stock nbgrader works after it)
+setup: data sandbox
 	$(PY) -m mlpcourse gradebook
 
 install: $(VENV)/.installed
@@ -36,6 +37,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 data: install
 	$(PY) -m mlpcourse provision $(if $(NAMES_SRC),--source $(NAMES_SRC))
+
+# Every grading kernel runs under bubblewrap (mlpcourse/sandbox.py); grading refuses to run without it.
+# Installed with apt when missing (as root).
+sandbox:
+	@command -v bwrap >/dev/null || { test "$$(id -u)" = 0 || { echo "install bubblewrap (apt-get install bubblewrap): grading kernels run under it"; exit 1; }; \
+	  apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; }
 
 # The browser test (tests/test_jupyterlab.py) drives Debian's chromium; Playwright's own browser
 # download is not available on the course machines. Installed with apt when missing (as root).

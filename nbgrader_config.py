@@ -51,6 +51,10 @@ c.Autograde.sanitize_preprocessors = [
 # Limits of every grading kernel, for nbgrader autograde and the class grader alike
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
 c.SafeExecute.notebook_timeout = 600  # seconds per notebook (the cells after it are not run)
+# Every grading kernel runs under bubblewrap and sees nothing of the course (mlpcourse.sandbox);
+# where bwrap cannot run, grading refuses unless given --SandboxedKernelManager.unsandboxed=True.
+c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
+c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
@@ -63,8 +67,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Grading a class (python -m mlpcourse grade): isolation and limits per (student, notebook).
-c.GradeClass.memory_limit_mb = 4096     # address-space cap of the grading process and its kernel
+# Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core
 c.GradeClass.scheduler = ""             # a Dask scheduler address, e.g. "tcp://10.0.0.5:8786"
 c.GradeClass.handed_in = {"07_sampling_and_tuning": ["best_model.pt"]}  # files graded with a notebook

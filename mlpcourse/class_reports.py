@@ -63,5 +63,8 @@ def print_report(report, out=sys.stdout):
         print(f"  {r['student']}/{r['notebook']}: {r['status']}: {r['reason']}", file=out)
     for student, name in extras:
         print(f"  {student}: ignored extra file {name}", file=out)
+    if report.get("unsandboxed"):
+        print(f"WARNING: graded UNSANDBOXED ({report['unsandboxed']}): the kernels could read and change "
+              "anything this user can", file=out)
     if report["changed_files"]:
         print(f"WARNING: course files changed during grading: {report['changed_files']}", file=out)

@@ -11,7 +11,8 @@ checksums, SafeExecute); this adds what it lacks for a class:
 
 - isolation: each (student, section) is graded by its own ``nbgrader autograde`` in a scratch
   course (a copy of the gradebook template, the config, the section's makemore.py, a verified
-  copy of the data), its kernel shut in a mount namespace, under a memory cap and a wall-time limit;
+  copy of the data), its kernel shut in by bubblewrap (mlpcourse.sandbox: it sees none of the
+  course), under a memory cap and a wall-time limit;
 - nothing lost: a timeout, a dead kernel, an invalid or missing notebook fails only that
   notebook, with a reason a student can read; every other notebook is graded in full;
 - parallelism on Dask distributed: a LocalCluster (one worker per core) by default, or any
@@ -47,12 +48,12 @@ from .class_reports import export_csv, print_report, write_reasons
 from .course import (COURSE_ROOT, CONFIG_FILES, LIBRARY, config_files, graded_cells, load_config, nbgrader_meta,
                      sections)
 from .data import NAMES_SHA256, names_path, sha256
+from .sandbox import UNSANDBOXED_HELP, SandboxedKernelManager, bwrap_problem
 from .grade_notebook import grade_task, quiet_library_warnings, warm_up, with_reason, zero_scores
 
 class GradeClass(Configurable):
     """Limits and engine of `python -m mlpcourse grade` (set them in nbgrader_config.py)."""
 
-    memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of a grading process and its kernel.").tag(config=True)
     workers = Integer(0, help="Workers of the local Dask cluster; 0 means one per core.").tag(config=True)
     scheduler = Unicode("", help="Address of a Dask scheduler; empty: start a LocalCluster.").tag(config=True)
     preload = Bool(True, help="Fork each grading kernel from a per-worker process that has already imported "
@@ -85,8 +86,7 @@ def build_template(course_root, limits, notebooks=None):
         raise RuntimeError(f"{path} does not match its checksum")
     return {"config": config_files(course_root), "gradebook": gradebook,
             "libraries": {n: (course_root / "source" / n / LIBRARY).read_bytes() for n in names},
-            "names": path.read_bytes(), "notebooks": names, "cells": cells, "limits": limits,
-            "readonly": [str(course_root.resolve())]}
+            "names": path.read_bytes(), "notebooks": names, "cells": cells, "limits": limits}
 
 
 def submitted_sections(course_root, students=None):
@@ -222,7 +222,8 @@ def _client(scheduler, workers):
 
 
 def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=None, db_url=None,
-                feedback=True, progress=True, out=sys.stdout, preload=None, assignments=None, figures=None):
+                feedback=True, progress=True, out=sys.stdout, preload=None, assignments=None, figures=None,
+                unsandboxed=None):
     """Grade every submission of the class (of `assignments`, default: every section somebody
     submitted); return {"results": [...], "seconds": …, "changed_files": …}."""
     from dask.distributed import as_completed
@@ -235,7 +236,12 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     settings = GradeClass(config=config)
     db_url = db_url or config.CourseDirectory.get("db_url") or f"sqlite:///{course_root}/gradebook.db"
     # the time limits are SafeExecute's (nbgrader_config.py), the same as for nbgrader autograde
-    limits = {"memory_limit_mb": settings.memory_limit_mb,
+    kernels = SandboxedKernelManager(config=config)
+    unsandboxed = kernels.unsandboxed if unsandboxed is None else unsandboxed
+    problem = bwrap_problem(kernels.bwrap)
+    if problem and not unsandboxed:
+        raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
+    limits = {"memory_limit_mb": kernels.memory_limit_mb, "unsandboxed": bool(problem), "bwrap": kernels.bwrap,
               "preload": settings.preload if preload is None else preload,
               "figures": settings.figures if figures is None else figures}
     before = course_fingerprint(course_root)
@@ -253,6 +259,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         addresses = sorted(client.scheduler_info()["workers"])
         warming = [client.submit(warm_up, limits["preload"],
                                  cores[i] if settings.pin_workers and len(addresses) == len(cores) else None,
+                                 limits["unsandboxed"], limits["bwrap"],
                                  workers=[w], allow_other_workers=False, pure=False, key=f"warm-up-{w}")
                    for i, w in enumerate(addresses)]
         try:
@@ -302,7 +309,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     after = course_fingerprint(course_root)
     changed = sorted(k for k in before if before[k] != after.get(k))
     report = {"results": sorted(results, key=lambda r: (r["student"], r["notebook"])), "seconds": seconds,
-              "changed_files": changed, "db_url": db_url,
+              "changed_files": changed, "db_url": db_url, "unsandboxed": problem if limits["unsandboxed"] else None,
               "phases": {k: round(v, 1) for k, v in phases.items()}}
     return report
 
@@ -315,10 +322,13 @@ def main(argv=None):
     parser.add_argument("--assignment", action="append",
                         help="grade only this section, e.g. 03_training (repeatable; default: every section submitted)")
     parser.add_argument("--db-url", help="gradebook URL (default: CourseDirectory.db_url)")
+    parser.add_argument("--unsandboxed", action="store_true", default=None,
+                        help="grade even where bubblewrap cannot run (kernels can then read and change "
+                             "anything this user can); the report says so")
     parser.add_argument("--csv", default=str(COURSE_ROOT / "build" / "grades.csv"), help="where to export grades")
     args = parser.parse_args(argv)
     report = grade_class(COURSE_ROOT, args.student, args.scheduler, args.workers, args.db_url,
-                         assignments=args.assignment)
+                         assignments=args.assignment, unsandboxed=args.unsandboxed)
     export_csv(report, args.csv)
     print_report(report)
     print(f"grades: {args.csv}; feedback: feedback/")

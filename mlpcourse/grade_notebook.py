@@ -22,7 +22,7 @@ import nbformat
 
 from .course import LIBRARY, load_config, write_config_files
 from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
-from .sandbox import GRADING_KERNEL, sandbox_mode, write_kernelspec
+from .sandbox import GRADING_KERNEL, write_kernelspec
 
 def zero_scores(template, notebook, status, reason):
     return {"status": status, "reason": reason,
@@ -60,7 +60,12 @@ def _autograde(scratch, student, notebook, template):
     config.CourseDirectory.root = str(scratch)
     config.CourseDirectory.db_url = f"sqlite:///{scratch}/gradebook.db"
     config.SafeExecute.kernel_name = GRADING_KERNEL
-    with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(write_kernelspec(scratch, template)),
+    limits = template["limits"]
+    config.SandboxedKernelManager.names_file = str(scratch / "data" / "names.txt")
+    config.SandboxedKernelManager.memory_limit_mb = limits["memory_limit_mb"]
+    config.SandboxedKernelManager.unsandboxed = bool(limits.get("unsandboxed"))
+    config.SandboxedKernelManager.bwrap = limits.get("bwrap", "bwrap")
+    with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(write_kernelspec(scratch, template, template.get("zygote"))),
                                       "JUPYTER_RUNTIME_DIR": str(scratch / "home" / "runtime"),
                                       "MLPCOURSE_TIMING_FILE": str(scratch / "timing.json")}):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -85,7 +90,7 @@ def quiet_library_warnings():
     warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 
-def warm_up(preload, core=None):
+def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap"):
     """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
     With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
     the worker that drives it take turns on one core instead of being interrupted by the other pair."""
@@ -99,10 +104,10 @@ def warm_up(preload, core=None):
 
     quiet_library_warnings()
     nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
-    if preload and sandbox_mode() in ("root", None):
+    if preload:
         from .zygote import shared_zygote
 
-        shared_zygote(str(grading_base()))
+        shared_zygote(str(grading_base()), unsandboxed, bwrap)
     return os.getpid()
 
 
@@ -159,7 +164,10 @@ def grade_task(template, task):
     if template["limits"].get("preload"):
         from .zygote import shared_zygote
 
-        template = {**template, "zygote": shared_zygote(str(base)).path}
+        limits = template["limits"]
+        zygote = shared_zygote(str(base), limits.get("unsandboxed", False), limits.get("bwrap", "bwrap"))
+        zygote.names_file(template["names"])
+        template = {**template, "zygote": zygote}
     failures = []
     try:
         for _attempt in range(ATTEMPTS):

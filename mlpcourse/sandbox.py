@@ -1,92 +1,241 @@
-# Shuts a grading kernel in: what it may see and write, and the kernelspec that starts it that way.
-# Never grades and never writes outside the scratch course it is given.
-"""The sandbox of a grading kernel (used by mlpcourse.grade_notebook for every notebook it grades).
+# Shuts every grading kernel in with bubblewrap: the system read-only, a folder of its own, nothing of the course.
+# Never grades, never writes outside a kernel's own folder, never starts an unsandboxed kernel unless told to.
+"""The sandbox of a grading kernel, for ``nbgrader autograde`` and the class grader alike.
 
-A kernel runs in its own mount namespace (as root, or in a user namespace otherwise): its
-scratch course is the only writable place, the other scratch folders are hidden under a tmpfs,
-and the course, Python and the packages are read-only. A kernel forked from the worker's zygote
-(mlpcourse.zygote) is shut in by the same mounts.
+nbgrader starts each kernel through nbclient's kernel manager; the course's config makes that
+manager ``SandboxedKernelManager``. For every kernel it
+
+- makes a kernel folder of its own (in a fresh temporary folder) and copies the notebook's
+  folder into it (the notebook, its makemore.py, files handed in with it): the kernel runs
+  there, and nothing it writes ever reaches the course, the gradebook or autograded/;
+- starts the kernel under bubblewrap (``bwrap``, the sandbox Flatpak uses): a user namespace
+  in which it is uid 65534 with every capability dropped and no new privileges, its own PID
+  namespace (every process it starts dies with it), no network (it talks to nbgrader over
+  ZeroMQ's ipc transport, Unix sockets in its folder), and a file system that holds only the
+  system's programs and libraries, Python and its packages, the verified names.txt (all read
+  only) and its own folder. The course, the instructor's notebooks, the answer catalogue, the
+  gradebook and every other student's files are not there at all;
+- caps its address space, and removes its folder when the kernel is gone.
+
+The class grader forks its kernels from a per-worker process that has imported torch already
+(mlpcourse.zygote); that process runs under the same bubblewrap command, and before each
+kernel it kills every process left in its sandbox and the manager empties the kernel folder.
+
+Where ``bwrap`` cannot run, no kernel is started unless the instructor says
+``--SandboxedKernelManager.unsandboxed=True`` (``python -m mlpcourse grade --unsandboxed``).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, Unicode
+
 from .notebooks import INLINE_BACKEND, NUMERIC_PINS
-from .zygote import _MOUNTS
 
-# The same mounts as a zygote's fork (mlpcourse.zygote), then the kernel command in that folder.
-_SANDBOX = 'here="$PWD"\n' + _MOUNTS + 'cd "$here"\nexec "$@"\n'
-
-
-_sandbox_mode = None
-
-
-def sandbox_mode():
-    """How grading processes are shut in: 'root' or 'user' mount namespace, or None if neither works."""
-    global _sandbox_mode
-    if _sandbox_mode is None:
-        _sandbox_mode = ""
-        for mode, flags in (("root", []), ("user", ["-r"])):
-            if mode == "root" and os.geteuid() != 0:
-                continue
-            probe = subprocess.run(["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c",
-                                    "mount -t tmpfs tmpfs /mnt && umount /mnt"], capture_output=True)
-            if probe.returncode == 0:
-                _sandbox_mode = mode
-                break
-    return _sandbox_mode or None
+SANDBOX_UID = 65534  # "nobody" inside the sandbox
+NAMES_INSIDE = "/course-data/names.txt"  # where a kernel finds the verified names.txt
+ZYGOTE_INSIDE = "/course-code/zygote.py"  # where the zygote's script is, inside its sandbox
+# the few files of /etc a Python process reads (dynamic linker, user and group names, time zone)
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group",
+             "/etc/nsswitch.conf", "/etc/localtime")
+UNSANDBOXED_HELP = ("grading kernels run under bubblewrap; install it (Debian: apt-get install bubblewrap) or, "
+                    "knowing that a submission can then read and change anything the grader can, pass "
+                    "--SandboxedKernelManager.unsandboxed=True (python -m mlpcourse grade --unsandboxed)")
 
 
-def readonly_paths(extra=()):
-    """Everything a submission could reach and must not change: the course, Python, the packages."""
-    import mlpcourse
+def _system_mounts():
+    """bwrap arguments that show the system, Python and its packages, read-only."""
+    args = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in ETC_FILES + ("/sys/devices/system/cpu",):
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+    for prefix in sorted(str(p) for p in prefixes):
+        if not prefix.startswith("/usr/"):
+            args += ["--ro-bind", prefix, prefix]
+    return args
 
-    paths = {*(Path(p).resolve() for p in extra), Path(mlpcourse.__file__).resolve().parent.parent, Path(sys.prefix).resolve(),
-             Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
-    return sorted(str(p) for p in paths if p.exists() and " " not in str(p))
+
+def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap"):
+    """`cmd` under bubblewrap: `folder` writable, `names` read-only at NAMES_INSIDE, `files`
+    ((source, destination) pairs) read-only, everything else of the machine absent."""
+    folder = str(Path(folder).resolve())
+    args = [shutil.which(program) or program, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
+            "--gid", str(SANDBOX_UID), "--hostname", "grading", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", *_system_mounts(),
+            "--bind", folder, folder]
+    if names:
+        args += ["--ro-bind", str(Path(names).resolve()), NAMES_INSIDE]
+    for source, dest in files:
+        args += ["--ro-bind", str(source), dest]
+    # jupyter_client's JPY_PARENT_PID: inside its own PID namespace the kernel's parent is pid 1,
+    # which ipykernel takes for "my parent is gone"; --die-with-parent does that job here
+    args += ["--unsetenv", "JPY_PARENT_PID", "--remount-ro", "/", "--chdir", str(cwd or folder), "--", *cmd]
+    return args
 
 
-def sandboxed(cmd, scratch, base, readonly=()):
-    """cmd wrapped so that it sees only its own scratch course and cannot write anything else."""
-    mode = sandbox_mode()
-    if not mode:
-        return cmd, {}
-    flags = ["-r"] if mode == "user" else []
-    env = {"SCRATCH": str(scratch), "BASE": str(base), "READONLY": " ".join(readonly_paths(readonly))}
-    return ["unshare", *flags, "--mount", "--propagation", "private", "sh", "-c", _SANDBOX, "sandbox", *cmd], env
+_problems = {}
+
+
+def bwrap_problem(program="bwrap"):
+    """Why bubblewrap cannot shut a kernel in on this machine, or None when it can."""
+    if program not in _problems:
+        if not shutil.which(program):
+            _problems[program] = f"bubblewrap ({program}) is not installed"
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                probe = subprocess.run(bwrap_argv(folder, None, [sys.executable, "-c", "pass"], program=program),
+                                       capture_output=True, text=True)
+            _problems[program] = "" if probe.returncode == 0 else f"bwrap does not run here: {probe.stderr.strip()[:200]}"
+    return _problems[program] or None
+
+
+def kernel_environment(folder, backend=INLINE_BACKEND):
+    """What a grading kernel's environment holds: nothing of the grader's (no database URL, no
+    tokens), only its own folders, the data, the numeric pins and the figure backend."""
+    home = Path(folder) / "home"
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home), "TMPDIR": str(home),
+            "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": backend, "MAKEMORE_NAMES": NAMES_INSIDE,
+            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **NUMERIC_PINS}
+
+
+def copy_notebook_folder(source, work):
+    """The notebook's folder as the kernel gets it: regular files and folders only (no links)."""
+    for entry in os.scandir(source):
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            work.joinpath(entry.name).mkdir()
+            copy_notebook_folder(entry.path, work / entry.name)
+        elif entry.is_file():
+            shutil.copyfile(entry.path, work / entry.name)
+
+
+def empty_folder(folder):
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """nbclient's kernel manager, with every kernel shut in by bubblewrap (see the module's text)."""
+
+    unsandboxed = Bool(False, help="Start kernels without the sandbox where bubblewrap cannot run (a "
+                                   "submission can then read and change anything the grader can).").tag(config=True)
+    memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of each grading kernel; 0: none.").tag(config=True)
+    names_file = Unicode("", help="The names.txt kernels read (default: the course's data/names.txt)."
+                         ).tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap program.").tag(config=True)
+
+    _folder = None
+    _own_folder = False
+
+    def _names(self):
+        if self.names_file:
+            return self.names_file
+        root = self.config.CourseDirectory.get("root")
+        if root and Path(root, "data", "names.txt").is_file():
+            return str(Path(root, "data", "names.txt"))
+        from .data import names_path
+
+        return str(names_path())
+
+    async def _async_pre_start_kernel(self, **kw):
+        spec_env = dict(self.kernel_spec.env or {})
+        zygote = spec_env.pop("MLPCOURSE_ZYGOTE", None)
+        problem = bwrap_problem(self.bwrap)
+        if problem and not self.unsandboxed:
+            raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
+        if zygote:  # forked inside the zygote's sandbox, in the folder that sandbox can write
+            self._folder, self._own_folder = Path(spec_env.pop("MLPCOURSE_KERNEL_FOLDER")), False
+            clear_zygote(zygote)
+            empty_folder(self._folder)
+        else:
+            self._folder, self._own_folder = Path(tempfile.mkdtemp(prefix="kernel-")), True
+        folder = self._folder
+        work = folder / "work"
+        for sub in (work, folder / "home"):
+            sub.mkdir()
+        if kw.get("cwd"):
+            copy_notebook_folder(kw["cwd"], work)
+        kw["cwd"] = str(work)
+        # ZeroMQ over Unix sockets in the kernel's folder: the sandbox has no network
+        self.transport, self.cache_ports = "ipc", False
+        self.connection_file = str(folder / "kernel.json")
+        self.ip = str(folder / "ipc")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        env = {**kernel_environment(folder, spec_env.pop("MPLBACKEND", INLINE_BACKEND)), **spec_env}
+        if zygote:
+            env.update({"MLPCOURSE_ZYGOTE": zygote, "MLPCOURSE_MEMORY_MB": str(self.memory_limit_mb)})
+        else:
+            if self.memory_limit_mb:
+                kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
+                              str(self.memory_limit_mb * 1024), *kernel_cmd]
+            if problem:
+                self.log.warning("UNSANDBOXED grading kernel: %s", problem)
+                env["MAKEMORE_NAMES"] = self._names()
+            else:
+                # interrupts travel as messages: a signal to bwrap does not reach the kernel
+                self.kernel_spec.interrupt_mode = "message"
+                kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=work, program=self.bwrap)
+        kw["env"] = env
+        kw["stdout"] = subprocess.DEVNULL  # ipykernel's "to connect another client" banner
+        return kernel_cmd, kw
+
+    pre_start_kernel = _async_pre_start_kernel  # AsyncKernelManager binds the base class's at class creation
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self._own_folder and self._folder is not None and not restart:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def clear_zygote(path):
+    """Ask a zygote to kill every process left in its sandbox; return once it has."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        conn.sendall(json.dumps({"clear": True}).encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise RuntimeError("the grading zygote did not answer")
+            reply += chunk
 
 
 GRADING_KERNEL = "mlpcourse-graded"
 
 
-def write_kernelspec(scratch, template):
-    """A kernelspec whose kernel runs shut in (sandbox), under the memory cap, with the scratch data."""
-    limits = template["limits"]
-    home = scratch / "home"
-    backend = INLINE_BACKEND if limits.get("figures", True) else "Agg"
-    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": backend,
-           "MAKEMORE_NAMES": str(scratch / "data" / "names.txt"), **NUMERIC_PINS,
-           "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    mode = sandbox_mode()
-    if template.get("zygote") and mode in ("root", None):
-        # forked from this worker's zygote, which shuts the fork in the same way (mlpcourse.zygote)
-        from . import zygote
-
+def write_kernelspec(scratch, template, zygote=None):
+    """The class grader's kernelspec: Python, or a launcher that asks this worker's zygote for a fork."""
+    backend = INLINE_BACKEND if template["limits"].get("figures", True) else "Agg"
+    env = {"MPLBACKEND": backend}
+    if zygote is not None:
         # the launcher runs as a plain script (-S, by path): it must not import torch itself
-        argv = [sys.executable, "-S", str(Path(zygote.__file__).resolve()), "launch", "{connection_file}"]
-        env.update({"MLPCOURSE_ZYGOTE": template["zygote"], "MLPCOURSE_SANDBOX": mode or "",
-                    "MLPCOURSE_MEMORY_MB": str(limits["memory_limit_mb"] or 0), "SCRATCH": str(scratch),
-                    "BASE": str(scratch.parent), "READONLY": " ".join(readonly_paths(template.get("readonly", ())))})
+        from . import zygote as zygote_module
+
+        argv = [sys.executable, "-S", str(Path(zygote_module.__file__).resolve()), "launch", "{connection_file}"]
+        env.update({"MLPCOURSE_ZYGOTE": zygote.path, "MLPCOURSE_KERNEL_FOLDER": str(zygote.folder)})
     else:
-        python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
-        memory = ["sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
-                  str(limits["memory_limit_mb"] * 1024)] if limits["memory_limit_mb"] else []
-        argv, sandbox_env = sandboxed(memory + python, scratch, scratch.parent, template.get("readonly", ()))
-        env.update(sandbox_env)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
     spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env}
     folder = scratch / "jupyter" / "kernels" / GRADING_KERNEL
     folder.mkdir(parents=True)

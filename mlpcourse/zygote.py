@@ -2,13 +2,14 @@
 
 Starting a kernel and importing torch and matplotlib costs about three seconds, more than many
 notebooks spend on the student's code. Each grading worker therefore keeps one *zygote*: a
-process that imports ipykernel, torch and matplotlib once, then forks a fresh
-kernel for every notebook. The fork is shut in exactly like a kernel started from scratch
-(its own mount namespace with the course read-only and the other scratch folders hidden,
-the address-space cap, its own environment and folder) before it runs anything.
+process that imports ipykernel, torch and matplotlib once, then forks a fresh kernel for every
+notebook. The zygote itself runs under the same bubblewrap sandbox as any grading kernel
+(mlpcourse.sandbox): its forks can see and write only the worker's kernel folder. Before each
+kernel the zygote kills every process left in its sandbox (a student's background process
+included), and the kernel manager empties that folder.
 
 jupyter_client still starts and watches an ordinary process, the *launcher*
-(``python -m mlpcourse.zygote launch {connection_file}``): it asks the zygote for a kernel,
+(``python zygote.py launch {connection_file}``): it asks the zygote for a kernel,
 forwards interrupts to it, and exits with the kernel's exit status, so a kernel that dies
 is seen as dead, and a launcher that is killed takes its kernel with it.
 """
@@ -20,25 +21,13 @@ import os
 import selectors
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
 PR_SET_PDEATHSIG = 1
-
-# Mounts made inside the kernel's own mount namespace (see sandbox._SANDBOX).
-_MOUNTS = r"""
-set -e
-mount --make-rprivate /
-mount --bind "$SCRATCH" /mnt
-mount -t tmpfs -o size=1g tmpfs "$BASE"
-mkdir -p "$SCRATCH"
-mount --bind /mnt "$SCRATCH"
-umount -l /mnt
-for ro in $READONLY; do
-  mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro"
-done
-"""
 
 
 def _libc():
@@ -80,11 +69,6 @@ def _become_kernel(request, closing):
         os.setsid()
         _die_with_parent()
         env = request["env"]
-        if request.get("sandbox"):
-            if _libc().unshare(CLONE_NEWNS) != 0:
-                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
-            subprocess.run(["sh", "-c", _MOUNTS], env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                           check=True, stdin=subprocess.DEVNULL)
         import resource
 
         memory = int(request.get("memory_mb") or 0)
@@ -146,18 +130,13 @@ def preload():
     import torch.nn.functional  # noqa: F401
 
 
-def serve(path):
-    """Accept kernel requests on the Unix socket `path` until the parent process goes away."""
+def serve(fd, sandboxed):
+    """Accept kernel requests on the listening Unix socket `fd` until the parent process goes away."""
     # Not PR_SET_PDEATHSIG here: it follows the *thread* that started us (a Dask worker thread),
-    # not the worker process. The loop below watches the parent process instead.
+    # not the worker process. bwrap's --die-with-parent and the loop below watch the parent instead.
     parent = os.getppid()
     preload()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(path):
-        os.unlink(path)
-    listener.bind(path)
-    os.chmod(path, 0o600)
-    listener.listen(64)
+    listener = socket.socket(fileno=fd)
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     clients = {}  # conn -> kernel pid
@@ -169,13 +148,21 @@ def serve(path):
                 request = _recv_line(conn)
                 if request is None:
                     conn.close()
-                    continue
-                pid = os.fork()
-                if pid == 0:
-                    _become_kernel(request, [sel, listener, conn, *clients])
-                clients[conn] = pid
-                sel.register(conn, selectors.EVENT_READ)
-                _send(conn, {"pid": pid})
+                elif request.get("clear"):
+                    for other, pid in list(clients.items()):
+                        _kill(pid, signal.SIGKILL)
+                        sel.unregister(other)
+                        other.close()
+                    clients.clear()
+                    _send(conn, {"cleared": _kill_the_rest() if sandboxed else 0})
+                    conn.close()
+                else:
+                    pid = os.fork()
+                    if pid == 0:
+                        _become_kernel(request, [sel, listener, conn, *clients])
+                    clients[conn] = pid
+                    sel.register(conn, selectors.EVENT_READ)
+                    _send(conn, {"pid": pid})
             else:
                 conn = key.fileobj
                 try:
@@ -196,12 +183,49 @@ def serve(path):
             except ChildProcessError:
                 done, status = pid, 0
             if done:
+                del clients[conn]
+                if sandboxed and not clients:  # what the kernel started dies with it
+                    _kill_the_rest()
                 _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
                 sel.unregister(conn)
                 conn.close()
-                del clients[conn]
         if os.getppid() != parent:  # the worker is gone: so are its kernels (they die with us)
             return
+
+
+def _kill_the_rest():
+    """Kill every process of this sandbox but its init (bwrap) and the zygote, empty its /tmp, and
+    return how many were killed. Only inside the sandbox: there /proc lists only its own processes."""
+    me, killed = os.getpid(), set()
+    for _sweep in range(200):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            break
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        while True:  # reap our own children; bwrap reaps the rest
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        time.sleep(0.01)
+    for folder in ("/tmp", "/dev/shm"):
+        if os.path.isdir(folder):
+            for entry in os.listdir(folder):
+                path = os.path.join(folder, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+    return len(killed)
 
 
 def _kill(pid, sig):
@@ -215,18 +239,53 @@ def _kill(pid, sig):
 
 
 class Zygote:
-    """One zygote process, started on first use (one per grading worker)."""
+    """One zygote process, started on first use (one per grading worker), in bubblewrap's sandbox:
+    it sees the kernel folder `self.folder` (writable) and the data folder `self.data` (read-only)."""
 
-    def __init__(self, folder):
-        self.path = os.path.join(folder, f".zygote-{os.getpid()}.sock")
+    def __init__(self, base, unsandboxed=False, program="bwrap"):
         from .notebooks import NUMERIC_PINS
+        from .sandbox import NAMES_INSIDE, ZYGOTE_INSIDE, bwrap_argv, bwrap_problem, kernel_environment
 
-        env = {**os.environ, **NUMERIC_PINS, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlpcourse.zygote", "serve", self.path], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        _remove_stale(base)
+        home = Path(base) / f"zygote-{os.getpid()}"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(mode=0o700)
+        self.path = str(home / "socket")
+        self.folder, self.data = home / "kernel", home / "data"
+        for folder in (self.folder, self.data):
+            folder.mkdir()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.path)
+        os.chmod(self.path, 0o600)
+        listener.listen(64)
+        fd = listener.fileno()
+        problem = bwrap_problem(program)
+        self.sandboxed = not problem
+        if problem and not unsandboxed:
+            raise RuntimeError(problem)
+        env = {**kernel_environment(self.folder, "Agg"), **NUMERIC_PINS}
+        script = str(Path(__file__).resolve())
+        if self.sandboxed:
+            # the data folder is filled later (names_file), and seen inside through this bind
+            cmd = bwrap_argv(self.folder, None, [sys.executable, ZYGOTE_INSIDE, "serve", str(fd), "sandboxed"],
+                             files=[(script, ZYGOTE_INSIDE), (self.data, os.path.dirname(NAMES_INSIDE))], program=program)
+        else:
+            env["MAKEMORE_NAMES"] = str(self.data / "names.txt")
+            cmd = [sys.executable, script, "serve", str(fd), "unsandboxed"]
+        self.proc = subprocess.Popen(cmd, env=env, pass_fds=[fd], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        listener.close()
         line = self.proc.stdout.readline()
         if line.strip() != b"ready":
             raise RuntimeError("the grading zygote did not start")
+
+    def names_file(self, names):
+        """The path of this zygote's names.txt (written from `names`, bytes, the first time)."""
+        path = self.data / "names.txt"
+        if not path.exists():
+            path.write_bytes(names)
+            path.chmod(0o444)
+        return path
 
     def alive(self):
         return self.proc.poll() is None
@@ -237,14 +296,22 @@ class Zygote:
             self.proc.wait()
 
 
+def _remove_stale(base):
+    """Remove the folders of zygotes whose worker process is gone."""
+    for home in Path(base).glob("zygote-*"):
+        tag = home.name.split("-", 1)[1]
+        if tag.isdigit() and not os.path.exists(f"/proc/{tag}"):
+            shutil.rmtree(home, ignore_errors=True)
+
+
 _zygote = None
 
 
-def shared_zygote(folder):
-    """This worker's zygote, started if needed; its socket lives in `folder`."""
+def shared_zygote(base, unsandboxed=False, program="bwrap"):
+    """This worker's zygote, started if needed; its socket and folders live in `base`."""
     global _zygote
     if _zygote is None or not _zygote.alive():
-        _zygote = Zygote(folder)
+        _zygote = Zygote(base, unsandboxed, program)
     return _zygote
 
 
@@ -255,9 +322,8 @@ def launch(connection_file):
     """Ask the zygote for a kernel; relay interrupts; exit with the kernel's exit status."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(os.environ["MLPCOURSE_ZYGOTE"])
-    env = {k: v for k, v in os.environ.items() if k != "MLPCOURSE_ZYGOTE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPCOURSE_") and k != "JPY_PARENT_PID"}
     request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(), "env": env,
-               "sandbox": os.environ.get("MLPCOURSE_SANDBOX") == "root",
                "memory_mb": os.environ.get("MLPCOURSE_MEMORY_MB", "0")}
     conn.sendall(json.dumps(request).encode() + b"\n")
 
@@ -286,11 +352,11 @@ def launch(connection_file):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:
-        serve(argv[1])
+        serve(int(argv[1]), argv[2] == "sandboxed")
         return 0
     if argv[:1] == ["launch"]:
         return launch(argv[1])
-    print("usage: python -m mlpcourse.zygote serve SOCKET | launch CONNECTION_FILE", file=sys.stderr)
+    print("usage: zygote.py serve FD sandboxed|unsandboxed | launch CONNECTION_FILE", file=sys.stderr)
     return 2
 
 

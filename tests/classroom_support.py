@@ -23,7 +23,7 @@ FULL = {"01_dataset": 5.0, "02_forward_pass": 12.0}
 LIMITS = """
 c.SafeExecute.timeout = 10
 c.SafeExecute.notebook_timeout = 120
-c.GradeClass.memory_limit_mb = 2048
+c.SandboxedKernelManager.memory_limit_mb = 2048
 """
 
 PATCH_HELPERS = """
@@ -181,19 +181,21 @@ def build_class(course):
                                "    return -prob[torch.arange(Y.shape[0]), Y].log().sum()"))
     add("helper_cheat", {**honest, "02_forward_pass": cheat}, {"02_forward_pass": 8.0})
     # tries to overwrite the course data, source/ and release/ from its kernel: those of the
-    # repository (where the mlpcourse package is) and those of the course being graded
+    # repository (where the mlpcourse package is) and those of the course being graded. The
+    # sandbox shows it neither; its own folder is the one place it can write.
     vandal = ref("01_dataset", n_examples=lambda s: s + f"""
-import importlib.util, pathlib
-_repo = pathlib.Path(importlib.util.find_spec('mlpcourse').submodule_search_locations[0]).parent
-for _root in [_repo, pathlib.Path({str(course)!r})]:
-    for _target in [_root / 'data' / 'names.txt', *pathlib.Path(_root, 'source').rglob('*'),
-                    *pathlib.Path(_root, 'release').rglob('*')]:
-        if not _target.is_file():
-            continue
+import pathlib
+for _root in [pathlib.Path({str(ROOT)!r}), pathlib.Path({str(course)!r})]:
+    _seen = [_t for _t in [_root / 'data' / 'names.txt', *pathlib.Path(_root, 'source').rglob('*'),
+                           *pathlib.Path(_root, 'release').rglob('*')] if _t.is_file()]
+    print('seen', len(_seen))
+    for _target in _seen:
         try:
             _target.write_text('vandalised')
         except Exception as _e:
             print(type(_e).__name__)
+pathlib.Path('mine.txt').write_text('mine')
+print('own folder writable')
 """)
     add("vandal", {**honest, "01_dataset": vandal}, {})
     # the kernel runs next to the notebook, where files handed in with it are, and imports the

@@ -1,0 +1,248 @@
+"""A hostile student against the grading sandbox (mlpcourse.sandbox), under the class grader and
+under stock `nbgrader autograde`, each run as root and as an unprivileged user.
+
+The hostile 01 holds the reference answers, and one answer cell also tries everything at once:
+read the instructor's notebooks, remount and write the course, the repository, the grading
+folder and /tmp, rewrite the gradebook, empty the data, delete source/, leave a process behind,
+and reach a server on 127.0.0.1. The "peeker" hands in the untouched release whose answer cells
+execute the instructor's solutions, read from the course folder. The attacks do not depend on the
+notebook (the sandbox is the same for every section), so they are played on 01, the quickest.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from classroom_support import ROOT, make_course
+from mlpcourse.answers import catalogue
+from mlpcourse.course import release_notebook, source_notebook
+from mlpcourse.grade_notebook import grading_base
+from mlpcourse.submissions import answered, reference_answers, write_submission
+
+SECTION = "01_dataset"
+ATTACK = """
+import json, os, pathlib, shutil, socket, sqlite3, subprocess
+_course, _repo = pathlib.Path({course!r}), pathlib.Path({repo!r})
+_own = pathlib.Path.cwd().parent  # the kernel's own folder (the notebook's copy is in work/)
+_report = {{"seen": [str(p) for p in [_course / "source", _course / "gradebook.db", _repo / "source",
+                                      _repo / "mlpcourse" / "answers"] if p.exists()]}}
+# of the grading folder (other students' scratch courses), only the path to its own folder
+_report["seen"] += [str(p) for p in pathlib.Path({base!r}).rglob("*") if p.is_file() and _own not in p.parents]
+_report["remount"] = subprocess.run(["mount", "-o", "remount,bind,rw", "/"], capture_output=True).returncode
+_report["written"] = []
+for _p in [_course / "source" / "new.txt", _course / "new.txt", _repo / "new-{tag}.txt",
+           pathlib.Path("/tmp/escaped-{tag}.txt"), pathlib.Path({base!r}) / "escaped-{tag}.txt"]:
+    try:
+        _p.write_text("x")
+        _report["written"].append(str(_p))
+    except OSError:
+        pass
+try:
+    with sqlite3.connect(f"file:{{_course / 'gradebook.db'}}?mode=rw", uri=True) as _db:
+        _db.execute("UPDATE grade SET auto_score = max_score")
+    _report["gradebook"] = "changed"
+except Exception as _e:
+    _report["gradebook"] = type(_e).__name__
+for _p in [_course / "data" / "names.txt", _course / "requirements.txt"]:
+    try:
+        _p.write_text("")
+    except OSError:
+        pass
+shutil.rmtree(_course / "source", ignore_errors=True)
+if os.fork() == 0:  # a process that outlives the kernel: double fork, new session
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "{marker}"])
+    os._exit(0)
+import time
+time.sleep(0.5)
+_report["background"] = sum(1 for _p in os.listdir("/proc") if _p.isdigit()
+                            and b"{marker}" in pathlib.Path("/proc", _p, "cmdline").read_bytes())
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
+    _report["network"] = "connected"
+except OSError as _e:
+    _report["network"] = type(_e).__name__
+print("ATTACK", json.dumps(_report))
+"""
+PEEK = """
+import json, pathlib
+_cells = json.loads(pathlib.Path({course!r}, "source", "01_dataset", "01_dataset.ipynb").read_text())["cells"]
+exec("".join(next(c["source"] for c in _cells if c["metadata"].get("nbgrader", {{}}).get("grade_id") == {grade_id!r})))
+"""
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port, self.accepted, self.running = self.sock.getsockname()[1], 0, True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def _tree(course):
+    """Every file of the course but what grading writes (autograded/, feedback/, the gradebook)."""
+    out = {}
+    for path in sorted(Path(course).rglob("*")):
+        rel = path.relative_to(course).as_posix()
+        if rel.startswith(("autograded/", "feedback/", "gradebook.db", "build/")) or not path.is_file():
+            continue
+        out[rel] = path.read_bytes()
+    return out
+
+
+def _processes_with(marker):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+UNPRIVILEGED = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
+
+
+def _as(user, cmd):
+    """cmd as root, or as uid 65534 without any capability (a user namespace: the course machines'
+    Python lives under /root, which the real nobody cannot open)."""
+    return cmd if user == "root" else [*UNPRIVILEGED, *cmd]
+
+
+def _grade(grader, user, course, students):
+    if grader == "stock":
+        for student in students:
+            out = subprocess.run(_as(user, [sys.executable, "-m", "nbgrader", "autograde", SECTION, "--student", student,
+                                            "--force"]), cwd=course, capture_output=True, text=True)
+            assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+        return
+    code = ("import sys; from mlpcourse.classroom import grade_class\n"
+            f"r = grade_class({str(course)!r}, students={students!r}, workers=1, progress=False, feedback=False)\n"
+            "sys.exit(1 if r['changed_files'] else 0)")
+    out = subprocess.run(_as(user, [sys.executable, "-c", code]), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+
+
+def _score(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        return gb.find_submission_notebook(SECTION, SECTION, student).score
+
+
+@pytest.fixture(scope="module")
+def notebooks():
+    src = nbformat.read(source_notebook(SECTION, ROOT), as_version=4)
+    rel = nbformat.read(release_notebook(SECTION, ROOT), as_version=4)
+    return src, rel
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, notebooks, tmp_path):
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    (course / "requirements.txt").write_text("torch==2.13.0\n")
+    tag, marker = uuid.uuid4().hex[:8], f"4321.{uuid.uuid4().int % 10**6:06d}"
+    base = grading_base()
+    listener = Listener()
+    try:
+        answers = reference_answers(src)
+        mistake = catalogue()[SECTION][0][0]  # letters counted from 0: loses vocab_test
+        wrong = dict(answers, **{mistake.cell: mistake.apply(answers[mistake.cell])})
+        write_submission(course, "aaa_wrong", {SECTION: answered(rel, wrong)})
+        _grade(grader, user, course, ["aaa_wrong"])
+        before_score = _score(course, "aaa_wrong")
+        assert before_score < 5.0, before_score
+
+        attack = ATTACK.format(course=str(course), repo=str(ROOT), base=str(base), tag=tag, marker=marker,
+                               port=listener.port)
+        hostile = dict(answers, n_examples=answers["n_examples"] + "\n" + attack)
+        peek = {gid: PEEK.format(course=str(course), grade_id=gid) for gid in answers}
+        write_submission(course, "hostile", {SECTION: answered(rel, hostile)})
+        write_submission(course, "peeker", {SECTION: answered(rel, peek)})
+        before = _tree(course)
+        _grade(grader, user, course, ["hostile", "peeker"])
+    finally:
+        listener.close()
+
+    autograded = nbformat.read(course / "autograded" / "hostile" / SECTION / f"{SECTION}.ipynb", as_version=4)
+    lines = [line for c in autograded.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
+             if line.startswith("ATTACK ")]
+    assert len(lines) == 1, "the attack did not run to its end"
+    report = json.loads(lines[0][len("ATTACK "):])
+    assert report["seen"] == [], f"the kernel could see {report['seen']}"
+    assert report["remount"] != 0 and report["written"] == [], report
+    assert report["gradebook"] != "changed" and report["network"] != "connected", report
+    assert report["background"] == 1, "the background process did not start"
+    assert listener.accepted == 0
+    # nothing written outside the kernel's folder: the course (new files included), the gradebook,
+    # the repository, the grading folder, /tmp
+    assert _tree(course) == before
+    assert _score(course, "aaa_wrong") == before_score
+    escaped = [ROOT / f"new-{tag}.txt", Path(f"/tmp/escaped-{tag}.txt"), base / f"escaped-{tag}.txt"]
+    assert not [p for p in escaped if p.exists()]
+    # no process left behind
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == [], "a process started by a grading kernel outlived grading"
+    # no points gained: the hostile notebook earns what its answers earn, the peeker nothing
+    assert _score(course, "hostile") == 5.0
+    assert _score(course, "peeker") == 0.0
+    shutil.rmtree(course, ignore_errors=True)
+
+
+def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_path):
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    write_submission(course, "honest", {SECTION: answered(rel, reference_answers(src))})
+    no_bwrap = "--SandboxedKernelManager.bwrap=/nonexistent/bwrap"
+    refused = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", SECTION, no_bwrap],
+                             cwd=course, capture_output=True, text=True)
+    assert "bubblewrap (/nonexistent/bwrap) is not installed" in refused.stdout + refused.stderr
+    assert _score(course, "honest") == 0.0
+    told = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", SECTION, "--force", no_bwrap,
+                           "--SandboxedKernelManager.unsandboxed=True"], cwd=course, capture_output=True, text=True)
+    assert told.returncode == 0, told.stderr[-3000:]
+    assert "UNSANDBOXED grading kernel" in told.stdout + told.stderr
+    assert _score(course, "honest") == 5.0
+
+    from mlpcourse.classroom import grade_class
+
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write('\nc.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"\n')
+    with pytest.raises(RuntimeError, match="is not installed.*unsandboxed"):
+        grade_class(course, progress=False)
