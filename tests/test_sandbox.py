@@ -24,7 +24,7 @@ import pytest
 
 from classroom_support import ROOT, make_course
 from mlpcourse.answers import catalogue
-from mlpcourse.course import release_notebook, source_notebook
+from mlpcourse.course import nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grade_notebook import grading_base
 from mlpcourse.submissions import answered, reference_answers, write_submission
 
@@ -140,11 +140,10 @@ def _as(user, cmd):
 
 
 def _grade(grader, user, course, students):
-    if grader == "stock":
-        for student in students:
-            out = subprocess.run(_as(user, [sys.executable, "-m", "nbgrader", "autograde", SECTION, "--student", student,
-                                            "--force"]), cwd=course, capture_output=True, text=True)
-            assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    if grader == "stock":  # every student submitted, in the order of their ids
+        out = subprocess.run(_as(user, [sys.executable, "-m", "nbgrader", "autograde", SECTION, "--force"]),
+                             cwd=course, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
         return
     code = ("import sys; from mlpcourse.classroom import grade_class\n"
             f"r = grade_class({str(course)!r}, students={students!r}, workers=1, progress=False, feedback=False)\n"
@@ -182,19 +181,18 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
         answers = reference_answers(src)
         mistake = catalogue()[SECTION][0][0]  # letters counted from 0: loses vocab_test
         wrong = dict(answers, **{mistake.cell: mistake.apply(answers[mistake.cell])})
-        write_submission(course, "aaa_wrong", {SECTION: answered(rel, wrong)})
-        _grade(grader, user, course, ["aaa_wrong"])
-        before_score = _score(course, "aaa_wrong")
-        assert before_score < 5.0, before_score
-
+        lost = sum(float(nbgrader_meta(c).get("points", 0)) for c in src.cells
+                   if nbgrader_meta(c).get("grade_id") in mistake.loses)
         attack = ATTACK.format(course=str(course), repo=str(ROOT), base=str(base), tag=tag, marker=marker,
                                port=listener.port)
         hostile = dict(answers, n_examples=answers["n_examples"] + "\n" + attack)
         peek = {gid: PEEK.format(course=str(course), grade_id=gid) for gid in answers}
+        # graded in this order: the wrong answer's scores are in the gradebook before the attack runs
+        write_submission(course, "aaa_wrong", {SECTION: answered(rel, wrong)})
         write_submission(course, "hostile", {SECTION: answered(rel, hostile)})
         write_submission(course, "peeker", {SECTION: answered(rel, peek)})
         before = _tree(course)
-        _grade(grader, user, course, ["hostile", "peeker"])
+        _grade(grader, user, course, ["aaa_wrong", "hostile", "peeker"])
     finally:
         listener.close()
 
@@ -211,7 +209,7 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
     # nothing written outside the kernel's folder: the course (new files included), the gradebook,
     # the repository, the grading folder, /tmp
     assert _tree(course) == before
-    assert _score(course, "aaa_wrong") == before_score
+    assert _score(course, "aaa_wrong") == 5.0 - lost
     escaped = [ROOT / f"new-{tag}.txt", Path(f"/tmp/escaped-{tag}.txt"), base / f"escaped-{tag}.txt"]
     assert not [p for p in escaped if p.exists()]
     # no process left behind
@@ -246,3 +244,23 @@ def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_p
         config.write('\nc.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"\n')
     with pytest.raises(RuntimeError, match="is not installed.*unsandboxed"):
         grade_class(course, progress=False)
+
+
+def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks, tmp_path):
+    """One section per assignment: a broken notebook fails its own (student, section), nothing else."""
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    honest = answered(rel, reference_answers(src))
+    write_submission(course, "broken", {SECTION: honest})
+    (course / "submitted" / "broken" / SECTION / f"{SECTION}.ipynb").write_text('{"cells": [')
+    write_submission(course, "honest", {SECTION: honest})
+    second = "02_forward_pass"
+    src2, rel2 = (nbformat.read(f(second, ROOT), as_version=4) for f in (source_notebook, release_notebook))
+    write_submission(course, "broken", {second: answered(rel2, reference_answers(src2))})
+    for section in (SECTION, second):
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", section], cwd=course, capture_output=True)
+    assert _score(course, "honest") == 5.0
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        assert gb.find_submission_notebook(second, second, "broken").score == 12.0
