@@ -10,10 +10,7 @@ deleted or emptied must lose the same points (the cells are put back). The alias
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,18 +23,6 @@ from .assignments import generate
 from .course import COURSE_ROOT, config_files, graded_cells, release_notebook, source_notebook, write_config_files
 from .runtime import verify
 from .submissions import answered, reference_answers, reference_files, tampered, with_change, write_submission
-
-
-def nbgrader(course, *args, timeout=3600):
-    """Run an nbgrader command in a course directory; raise with its log if it fails."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("NBGRADER_DB_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
 
 
 def copy_section(name, dest_root, course_root=COURSE_ROOT):

@@ -190,8 +190,8 @@ def grade_task(template, task):
 
 
 # nbgrader itself failing (the student's errors are recorded in the notebook, not raised) is
-# tried again once, in a fresh scratch course: a kernel can lose its ports to a kernel starting
-# beside it, since jupyter_client picks free ports before the kernel binds them.
+# tried again once, in a fresh scratch course, and each attempt's cause is kept. Not Dask's
+# retries=: it re-runs only a task that raises, and the causes would be lost.
 ATTEMPTS = 2
 
 

@@ -175,6 +175,9 @@ class SafeExecute(Execute):
 class StripHiddenTests(NbGraderPreprocessor):
     """For feedback: drop hidden tests from test cells and reduce their errors to the message."""
 
+    # not nbgrader's ClearHiddenTests: it deletes a hidden region without a trace, and the feedback
+    # should tell a student where hidden tests ran (the regex is nbgrader's delimiters, course.HIDDEN_TESTS)
+
     def preprocess_cell(self, cell, resources, index):
         if is_test_cell(cell):
             cell.source = HIDDEN_TESTS.sub(lambda m: f"{m['indent']}# (hidden tests ran here){m['newline']}", cell.source)

@@ -2,9 +2,11 @@
 
 Every section is its own nbgrader assignment: source/<section>/{<section>.ipynb, makemore.py},
 submitted/<student>/<section>/<section>.ipynb."""
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -233,6 +235,18 @@ def wait_for(predicate, seconds=60, every=0.5):
             return True
         time.sleep(every)
     return False
+
+
+def nbgrader(course, *args, timeout=3600):
+    """Run a stock nbgrader command in a course directory; raise with its log if it fails."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("NBGRADER_DB_URL", None)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
 
 
 def run(cmd, **kw):

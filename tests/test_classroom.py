@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_support import (HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, run,
-                                wait_for)
+from classroom_support import (HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, nbgrader,
+                                run, wait_for)
 from mlpcourse.class_reports import scores_of
 from mlpcourse.classroom import course_fingerprint, grade_class
 
@@ -231,8 +231,6 @@ def test_feedback_shows_results_but_never_hidden_tests(graded):
 def test_feedback_made_on_workers_is_what_nbgrader_makes(graded, tmp_path):
     """The workers make each page in their scratch course; stock `nbgrader generate_feedback
     <section>` on the class gradebook, after the same run, must give the same pages."""
-    from mlpcourse.check import nbgrader
-
     course = tmp_path / "course"
     shutil.copytree(graded["after_first"], course, ignore=shutil.ignore_patterns("feedback"))
     for student in ("aaa_honest", "helper_cheat", "dies"):
