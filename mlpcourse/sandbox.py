@@ -173,6 +173,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         problem = bwrap_problem(self.bwrap)
         if problem and not self.unsandboxed:
             raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
+        if self._own_folder and self._folder is not None:  # a restart: the last kernel's folder goes
+            shutil.rmtree(self._folder, ignore_errors=True)
         if zygote:  # forked inside the zygote's sandbox, in the folder that sandbox can write
             self._folder, self._own_folder = Path(spec_env.pop("MLPCOURSE_KERNEL_FOLDER")), False
             clear_zygote(zygote)
@@ -193,16 +195,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(folder / "ipc")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         env = {**kernel_environment(folder, spec_env.pop("MPLBACKEND", INLINE_BACKEND)), **spec_env}
+        if problem:
+            self.log.warning("UNSANDBOXED grading kernel: %s", problem)
+            env["MAKEMORE_NAMES"] = self._names()
         if zygote:
             env.update({"MLPCOURSE_ZYGOTE": zygote, "MLPCOURSE_MEMORY_MB": str(self.memory_limit_mb)})
         else:
             if self.memory_limit_mb:
                 kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
                               str(self.memory_limit_mb * 1024), *kernel_cmd]
-            if problem:
-                self.log.warning("UNSANDBOXED grading kernel: %s", problem)
-                env["MAKEMORE_NAMES"] = self._names()
-            else:
+            if not problem:
                 # interrupts travel as messages: a signal to bwrap does not reach the kernel
                 self.kernel_spec.interrupt_mode = "message"
                 kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=work, program=self.bwrap)

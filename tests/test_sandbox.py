@@ -244,6 +244,13 @@ def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_p
         config.write('\nc.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"\n')
     with pytest.raises(RuntimeError, match="is not installed.*unsandboxed"):
         grade_class(course, progress=False)
+    report = grade_class(course, progress=False, feedback=False, workers=1, unsandboxed=True,
+                         db_url=f"sqlite:///{tmp_path}/class.db")
+    assert "is not installed" in report["unsandboxed"]
+    assert [(r["student"], r["status"]) for r in report["results"]] == [("honest", "ok")]
+    from mlpcourse.class_reports import scores_of
+
+    assert scores_of(report)[("honest", SECTION)] == 5.0
 
 
 def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks, tmp_path):
