@@ -6,8 +6,9 @@ nbgrader starts each kernel through nbclient's kernel manager; the course's conf
 manager ``SandboxedKernelManager``. For every kernel it
 
 - makes a kernel folder of its own (in a fresh temporary folder) and copies the notebook's
-  folder into it (the notebook, its makemore.py, files handed in with it): the kernel runs
-  there, and nothing it writes ever reaches the course, the gradebook or autograded/;
+  folder into it (its makemore.py, files handed in with it; not the notebook, whose copy there
+  holds the hidden tests): the kernel runs there, and nothing it writes ever reaches the
+  course, the gradebook or autograded/;
 - starts the kernel under bubblewrap (``bwrap``, the sandbox Flatpak uses): a user namespace
   in which it is uid 65534 with every capability dropped and no new privileges, its own PID
   namespace (every process it starts dies with it), no network (it talks to nbgrader over
@@ -113,9 +114,10 @@ def kernel_environment(folder, backend=INLINE_BACKEND):
 
 
 def copy_notebook_folder(source, work):
-    """The notebook's folder as the kernel gets it: regular files and folders only (no links)."""
+    """The notebook's folder as the kernel gets it: regular files and folders only, no links and no
+    notebook (nbgrader's copy beside it holds the hidden tests, and the kernel needs none)."""
     for entry in os.scandir(source):
-        if entry.is_symlink():
+        if entry.is_symlink() or entry.name.endswith(".ipynb"):
             continue
         if entry.is_dir():
             work.joinpath(entry.name).mkdir()
@@ -126,7 +128,7 @@ def copy_notebook_folder(source, work):
 
 def _seed_font_cache(mplconfig):
     """Copy this user's matplotlib font list into a kernel's fresh MPLCONFIGDIR: without it,
-    matplotlib rebuilds the list at the first figure (0.5 s per fresh kernel here)."""
+    matplotlib rebuilds the list at a fresh kernel's first figure."""
     cache = Path(os.environ.get("MPLCONFIGDIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"),
                                                           "matplotlib"))
     fonts = sorted(cache.glob("fontlist-v*.json")) if cache.is_dir() else []

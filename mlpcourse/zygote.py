@@ -4,9 +4,9 @@ Starting a kernel and importing torch and matplotlib costs about three seconds, 
 notebooks spend on the student's code. Each grading worker therefore keeps one *zygote*: a
 process that imports ipykernel, torch and matplotlib once, then forks a fresh kernel for every
 notebook. The zygote itself runs under the same bubblewrap sandbox as any grading kernel
-(mlpcourse.sandbox): its forks can see and write only the worker's kernel folder. Before each
-kernel the zygote kills every process left in its sandbox (a student's background process
-included), and the kernel manager empties that folder.
+(mlpcourse.sandbox): its forks can see and write only the worker's kernel folder. When a kernel
+ends, and again before the next one, the zygote kills every process left in its sandbox (a
+student's background process included), and the kernel manager empties that folder.
 
 jupyter_client still starts and watches an ordinary process, the *launcher*
 (``python zygote.py launch {connection_file}``): it asks the zygote for a kernel,
@@ -194,7 +194,8 @@ def serve(fd, sandboxed):
 
 
 def _kill_the_rest():
-    """Kill every process of this sandbox but its init (bwrap) and the zygote, empty its /tmp, and
+    """Kill every process of this sandbox but its init (bwrap) and the zygote, empty its /dev/shm
+    (the one writable place besides the kernel folder, which the kernel manager empties), and
     return how many were killed. Only inside the sandbox: there /proc lists only its own processes."""
     me, killed = os.getpid(), set()
     for _sweep in range(200):
@@ -214,7 +215,7 @@ def _kill_the_rest():
             except ChildProcessError:
                 break
         time.sleep(0.01)
-    for folder in ("/tmp", "/dev/shm"):
+    for folder in ("/dev/shm",):
         if os.path.isdir(folder):
             for entry in os.listdir(folder):
                 path = os.path.join(folder, entry)

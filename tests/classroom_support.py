@@ -200,9 +200,10 @@ pathlib.Path('mine.txt').write_text('mine')
 print('own folder writable')
 """)
     add("vandal", {**honest, "01_dataset": vandal}, {})
-    # the kernel runs next to the notebook, where files handed in with it are, and imports the
-    # section's own makemore.py from there (the grader's copy)
-    here = ref("01_dataset", n_examples=lambda s: s + "\nimport pathlib\nassert pathlib.Path('01_dataset.ipynb').exists()"
+    # the kernel runs in a copy of the notebook's folder, where files handed in with it are, and
+    # imports the section's own makemore.py from there (the grader's copy); the notebook is not
+    # there (nbgrader's copy of it holds the hidden tests)
+    here = ref("01_dataset", n_examples=lambda s: s + "\nimport pathlib\nassert not list(pathlib.Path().glob('*.ipynb'))"
                                                       "\nassert pathlib.Path(makemore.__file__).resolve().parent"
                                                       " == pathlib.Path.cwd().resolve()")
     add("reads_cwd", {**honest, "01_dataset": here}, {})

@@ -35,6 +35,8 @@ _course, _repo = pathlib.Path({course!r}), pathlib.Path({repo!r})
 _own = pathlib.Path.cwd().parent  # the kernel's own folder (the notebook's copy is in work/)
 _report = {{"seen": [str(p) for p in [_course / "source", _course / "gradebook.db", _repo / "source",
                                       _repo / "mlpcourse" / "answers"] if p.exists()]}}
+# no file it can read holds a hidden test (nbgrader's copy of the notebook does)
+_report["seen"] += [str(p) for p in pathlib.Path.cwd().rglob("*") if p.is_file() and b"HIDDEN TESTS" in p.read_bytes()]
 # of the grading folder (other students' scratch courses), only the path to its own folder
 _report["seen"] += [str(p) for p in pathlib.Path({base!r}).rglob("*") if p.is_file() and _own not in p.parents]
 _report["remount"] = subprocess.run(["mount", "-o", "remount,bind,rw", "/"], capture_output=True).returncode
