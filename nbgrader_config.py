@@ -21,7 +21,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # test never relies on a number that only the full-length instructor run produces.
 c.Autograde.autograde_preprocessors = [
     "mlpcourse.grading.InjectParameters",
+    "mlpcourse.hidden_checks.SplitHiddenChecks",  # a hidden test's GRADER CHECK leaves the kernel's code
     "mlpcourse.grading.SafeExecute",  # nbgrader's Execute; a dead kernel costs only what follows
+    "mlpcourse.hidden_checks.RunHiddenChecks",  # ... and runs here, on what the kernel sent
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -22,7 +22,7 @@ from .aliases import attacks as alias_attacks
 from .assignments import generate
 from .course import COURSE_ROOT, config_files, graded_cells, release_notebook, source_notebook, write_config_files
 from .runtime import verify
-from .submissions import answered, reference_answers, reference_files, tampered, with_change, write_submission
+from .submissions import answered, forger, reference_answers, reference_files, tampered, with_change, write_submission
 
 
 def copy_section(name, dest_root, course_root=COURSE_ROOT):
@@ -79,6 +79,10 @@ def _write_catalogue(course, name):
         student = prefix + "tampered"
         write_submission(course, student, {name: tampered(with_change(release_nb, source_nb, first))}, files)
         expect[student], labels[student] = set(first.loses), f"every test cell deleted or emptied, and: {first.why}"
+    if any(m.cell for m in mistakes):  # wrong answers with every verdict forged in the kernel: no point gained
+        student = prefix + "forger"
+        nb, bad_files, expect[student], labels[student] = forger(release_nb, source_nb, mistakes)
+        write_submission(course, student, {name: nb}, {name: {**files.get(name, {}), **bad_files}})
     for k, (kind, change) in enumerate(changes):
         student = f"{prefix}{kind}-{k:02d}-{change.cell or 'files'}"
         unknown = set(change.loses) - set(points)

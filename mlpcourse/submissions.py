@@ -51,6 +51,43 @@ def tampered(nb):
     return nb
 
 
+# An answer cell that tries to forge the tests' verdicts from inside the kernel, every way we know:
+# the comparisons and the restore step replaced (attributes and code objects), every assert made
+# void before it runs, assertion errors swallowed, and a partial-credit result sent before each cell.
+FORGERY = """\
+import sys as _fs
+_ip = get_ipython()
+_yes = lambda *a, **k: True
+_mm = _fs.modules.get('makemore')
+if _mm is not None:
+    for _n in ('same', 'close', 'finite'):
+        getattr(_mm.checks, _n).__code__ = _yes.__code__
+    _mm.checks.restore.__code__ = (lambda *a, **k: []).__code__
+    _mm._restore = lambda *a, **k: []
+    _mm.checks.shape = lambda x, *a: tuple(getattr(x, 'shape', ()))
+_ip.input_transformers_post.append(lambda lines: [l.replace('assert ', 'assert True or ') for l in lines])
+_ip.set_custom_exc((AssertionError,), lambda *a, **k: None)
+_ip.events.register('pre_run_cell', lambda *a: _ip.displayhook(1))
+"""
+
+
+def forger(release_nb, source_nb, mistakes):
+    """The first catalogued mistake of each answer (and the first wrong file handed in, if any) in
+    one submission whose first answer cell begins with FORGERY; returns (notebook, {file: bytes or
+    None}, the grade_ids it must lose, a label). Forging must gain nothing: it loses them all."""
+    first = list({m.cell: m for m in reversed(mistakes) if m.cell}.values())
+    bad_file = next((m for m in mistakes if m.files), None)
+    answers = reference_answers(source_nb)
+    for m in first:
+        answers[m.cell] = m.apply(answers[m.cell])
+    nb = answered(release_nb, answers)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution"))
+    cell.source = FORGERY + cell.source
+    loses = set().union(*(m.loses for m in first + ([bad_file] if bad_file else [])))
+    why = f"verdicts forged in the kernel, and {len(first)} mistakes: the first of each answer"
+    return nb, dict(bad_file.files) if bad_file else {}, loses, why + (f", and {bad_file.why}" if bad_file else "")
+
+
 def write_submission(course_root, student, notebooks, files=None):
     """Write {section: nb} as submitted/<student>/<section>/<section>.ipynb under the course, with
     {section: {file name: bytes}} handed in next to them (a missing section or None: none)."""

@@ -6,7 +6,8 @@ up with the README's set-up steps (`make setup` runs `python -m mlpcourse provis
 describes and with nothing but its own command line: students and a due date go into the gradebook,
 `generate_assignment` regenerates a section without changing the committed release, every section
 is autograded for a reference and an untouched submission (and 07 once more, with a test cell
-deleted: it must be put back and graded in full), feedback is generated and the grades are
+deleted: it must be put back and graded in full; and 02 once more, wrong answers whose verdicts
+are forged in the kernel: they must earn nothing), feedback is generated and the grades are
 exported. (The main job on its own fresh clone: tests/test_main_job.py.)
 
 All tests share one clone (module fixture) and run in order, in one class, so that `--dist
@@ -28,7 +29,8 @@ import pytest
 from mlpcourse.course import COURSE_ROOT as ROOT
 from mlpcourse.course import graded_cells, release_notebook, sections, source_notebook
 from mlpcourse.notebooks import INLINE_BACKEND, NUMERIC_PINS
-from mlpcourse.submissions import answered, reference_answers, reference_files, write_submission
+from mlpcourse.answers import catalogue
+from mlpcourse.submissions import answered, forger, reference_answers, reference_files, write_submission
 
 NAMES_SOURCE = ROOT / "data" / "names.txt"
 # What a fresh clone never has: provisioned data, the local environment, build products, grading output.
@@ -231,6 +233,15 @@ class TestStockNbgraderOnFreshClone:
             carol.cells = [c for c in carol.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "results_test"]
             assert len(carol.cells) == len(reference[restored].cells) - 1, "07 has no results_test cell to delete"
             write_submission(root, "carol", {restored: carol}, files=reference_files([restored]))
+        # dave: in 02, the first catalogued mistake of each answer, with every verdict forged in the
+        # kernel (mlpcourse.submissions.FORGERY): the checks run in the grader, so he gains nothing
+        forged, forged_score = "02_forward_pass", {}
+        if forged in names:
+            src = nbformat.read(source_notebook(forged, root), as_version=4)
+            nb, _, loses, _ = forger(nbformat.read(release_notebook(forged, root), as_version=4), src,
+                                     catalogue()[forged][0])
+            write_submission(root, "dave", {forged: nb})
+            forged_score[forged] = expected[forged] - sum(graded_cells(src)[g] for g in loses)
         if "07_sampling_and_tuning" in names:
             assert (root / "submitted" / "alice" / "07_sampling_and_tuning" / "best_model.pt").is_file(), (
                 "reference_files() handed in no best_model.pt with alice's 07_sampling_and_tuning")
@@ -261,14 +272,24 @@ class TestStockNbgraderOnFreshClone:
                 f"stock autograde gave the reference 07 with results_test deleted {carol_score}/{expected[restored]}: "
                 "the deleted test cell should be put back and the notebook graded in full")
 
+        if forged_score:
+            with clone.gradebook() as gb:
+                dave = sum(g.score or 0.0 for g in gb.find_submission_notebook(forged, forged, "dave").grades
+                           if g.cell_type == "code")
+            assert dave == forged_score[forged], (
+                f"stock autograde gave a forger {dave} points in {forged}; his answers earn {forged_score[forged]}")
+
         with open(root / "build" / "stock-grades.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         pairs = sorted((r["assignment"], r["student_id"]) for r in rows)
-        want = sorted((n, s) for n in names for s in [*STUDENTS, *(["carol"] if restored in names else [])])
+        want = sorted((n, s) for n in names for s in [*STUDENTS, *(["carol"] if restored in names else []),
+                                                      *(["dave"] if forged_score else [])])
         assert pairs == want, f"`nbgrader export` rows (assignment, student): {pairs}, expected {want}"
         for r in rows:
             goal = expected[r["assignment"]] if r["student_id"] == "alice" or (
                 r["student_id"] == "carol" and r["assignment"] == restored) else 0.0
+            if r["student_id"] == "dave":
+                goal = forged_score.get(r["assignment"], 0.0)
             assert abs(float(r["raw_score"]) - goal) < 1e-9, (
                 f"export: {r['student_id']}/{r['assignment']} raw_score {r['raw_score']}, expected {goal}")
             if r["assignment"] == "03_training":

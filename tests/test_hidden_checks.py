@@ -1,0 +1,117 @@
+"""The verdict of a hidden test is taken in the grader: what the kernel sends, how it is read back,
+and what a cell scores when the check fails, the probe never reports, or the kernel forges a result.
+(The catalogue check grades a "forger" of every section end to end: tests/test_autograde.py.)"""
+import json
+import math
+
+import nbformat
+import numpy
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.utils import determine_grade
+from traitlets.config import Config
+
+from mlpcourse.course import COURSE_ROOT
+from mlpcourse.hidden_checks import EMIT, MIME, RunHiddenChecks, SplitHiddenChecks, Unencodable, decode
+
+SECTION = "02_forward_pass"
+
+
+def sent(value):
+    """What the kernel sends for `value` (EMIT's own encoder, run here), as the grader reads it back."""
+    namespace = {}
+    exec(EMIT.split("__import__('IPython')")[0], namespace)
+    return decode(json.loads(json.dumps(namespace["_grader_encode"](value))))
+
+
+def test_values_come_back_as_they_were_sent():
+    t = torch.randn(3, 4)
+    got = sent({"t": t, 3: (1, [2.5, None], "x"), "bits": torch.tensor([True, False]), "n": 10 ** 30,
+                "i64": torch.arange(6).view(2, 3), "scalar": torch.tensor(2.0), "empty": torch.zeros(0, 5),
+                "odd": [math.inf, -math.inf], "dtype": torch.float32, "size": torch.Size([2, 3]),
+                "view": t.t(), "grad": torch.ones(2, requires_grad=True)})
+    assert torch.equal(got["t"], t) and got["t"].dtype == torch.float32
+    assert got[3] == (1, [2.5, None], "x")
+    assert got["bits"].dtype == torch.bool and got["bits"].tolist() == [True, False]
+    assert got["n"] == 10 ** 30 and type(got["n"]) is int
+    assert got["i64"].dtype == torch.int64 and got["i64"].shape == (2, 3) and torch.equal(got["i64"], torch.arange(6).view(2, 3))
+    assert got["scalar"].shape == () and got["scalar"].item() == 2.0
+    assert got["empty"].shape == (0, 5)
+    assert got["odd"] == [math.inf, -math.inf]
+    assert got["dtype"] is torch.float32 and got["size"] == (2, 3)
+    assert torch.equal(got["view"], t.t())
+    assert got["grad"].requires_grad
+    assert math.isnan(sent(float("nan")))
+
+
+def test_what_cannot_be_sent_arrives_as_its_type_name():
+    got = sent([numpy.zeros(3), (x for x in [])])
+    assert all(isinstance(v, Unencodable) for v in got)
+    assert "numpy.ndarray" in repr(got[0])
+
+
+CHECKED_CELL = """assert True
+### BEGIN HIDDEN TESTS
+_got = 41 + 1
+### GRADER CHECK
+assert _got == 42, f"the answer should be 42, got {_got!r}"
+print("checked in the grader")
+### END HIDDEN TESTS
+"""
+
+
+def graded(outputs_of, source=CHECKED_CELL, points=2):
+    """Run the two preprocessors around a stand-in for the kernel: outputs_of(sent source) -> outputs."""
+    cell = new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False, "locked": True,
+                                                        "grade_id": "t_test", "points": points}})
+    nb = new_notebook(cells=[cell])
+    config = Config()
+    config.CourseDirectory.root = str(COURSE_ROOT)
+    resources = {"nbgrader": {"assignment": SECTION, "notebook": SECTION}}
+    nb, resources = SplitHiddenChecks(config=config).preprocess(nb, resources)
+    kernel_saw = nb.cells[0].source
+    nb.cells[0].outputs = [nbformat.from_dict(o) for o in outputs_of(kernel_saw)]
+    nb, resources = RunHiddenChecks(config=config).preprocess(nb, resources)
+    return kernel_saw, nb.cells[0]
+
+
+def probe(value):
+    namespace = {}
+    exec(EMIT.split("__import__('IPython')")[0], namespace)
+    return {"output_type": "display_data", "metadata": {}, "data": {MIME: {"value": namespace["_grader_encode"](value)}}}
+
+
+def test_the_kernel_never_sees_the_check_and_the_cell_gets_its_source_back():
+    kernel_saw, cell = graded(lambda src: [probe(42)])
+    assert "_got = 41 + 1" in kernel_saw and "GRADER CHECK" not in kernel_saw and "_got == 42" not in kernel_saw
+    assert cell.source == CHECKED_CELL
+    assert determine_grade(cell) == (2, 2)
+    assert [o.get("text") for o in cell.outputs] == ["checked in the grader\n"]  # the probe itself is dropped
+
+
+def test_a_wrong_value_fails_with_the_checks_message():
+    _, cell = graded(lambda src: [probe(41)])
+    assert determine_grade(cell) == (0, 2)
+    assert cell.outputs[0].output_type == "error" and cell.outputs[0].evalue == "the answer should be 42, got 41"
+
+
+@pytest.mark.parametrize("outputs, says", [
+    ([], "never reached the grader"),                     # the probe did not run (or was removed)
+    ([probe(42), probe(42)], "never reached the grader"),  # one result too many
+    ([probe(torch.ones(2))], "could not check"),           # the check cannot read what came back
+])
+def test_a_probe_that_does_not_report_its_one_result_scores_zero(outputs, says):
+    _, cell = graded(lambda src: outputs)
+    assert determine_grade(cell) == (0, 2) and says in cell.outputs[0].evalue
+
+
+def test_a_forged_partial_credit_result_counts_for_nothing():
+    forged = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": "2"}}
+    _, cell = graded(lambda src: [forged, probe(41)])
+    assert determine_grade(cell) == (0, 2)
+    plain = new_code_cell("pass", metadata={"nbgrader": {"grade": True, "solution": False, "locked": True,
+                                                         "grade_id": "u_test", "points": 2}})
+    _, cell = graded(lambda src: [forged, {"output_type": "error", "ename": "AssertionError", "evalue": "no",
+                                           "traceback": []}], source=plain.source)
+    assert determine_grade(cell) == (0, 2), "an execute_result before an error must not count as partial credit"
