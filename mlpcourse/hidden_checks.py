@@ -3,22 +3,25 @@
 """A hidden region may end with a check that the grader runs itself:
 
     ### BEGIN HIDDEN TESTS
-    _got = make_params(torch.Generator().manual_seed(1234), 5, 3, 7, 4)     # the probe, in the kernel
+    _sizes = (5, 3, 7, 4)                                                   # the inputs, in both
+    ### PROBE
+    _got = make_params(torch.Generator().manual_seed(1234), *_sizes)        # the probe, in the kernel
     ### GRADER CHECK
     _g = torch.Generator().manual_seed(1234)                                # the check, in the grader
-    assert makemore.checks.close(_got[0], torch.randn((5, 3), generator=_g)), "..."
+    assert makemore.checks.close(_got[0], torch.randn(_sizes[:2], generator=_g)), "..."
     ### END HIDDEN TESTS
 
 Run as it stands (the instructor's notebook, nbval), the whole region runs in the kernel. While
 grading, `SplitHiddenChecks` replaces each check with one line that sends `_got` to the grader
-as JSON (tensors as their raw bytes), and `RunHiddenChecks` runs the check in the grader's
-process, in a namespace of its own: `_got` decoded, `torch`, `makemore` (the grader's copy of
-the section's library), `data_path` (the grader's names.txt) and `_folder` (the graded
-notebook's folder, with the files handed in beside it); a check imports anything else it uses,
-and seeds a generator of its own rather than the global `random` or `torch` state, which other
-threads of the grader share. An answer cell can then forge only what its functions return, never
-a comparison or an expected value. A failed check, or a probe that never reported, puts an error
-output first in the cell, so nbgrader gives it 0.
+as JSON (tensors as their raw bytes), and `RunHiddenChecks` runs the inputs (if the region has a
+PROBE line; they must not call the student's code) and the check in the grader's process, in a
+namespace of its own: `_got` decoded, `torch`, `makemore` (the grader's copy of the section's
+library), `data_path` (the grader's names.txt) and `_folder` (the graded notebook's folder, with
+the files handed in beside it); a check imports anything else it uses, and seeds a generator of
+its own rather than the global `random` or `torch` state, which other threads of the grader
+share. An answer cell can then forge only what its functions return, never a comparison or an
+expected value. A failed check, or a probe that never reported, puts an error output first in
+the cell, so nbgrader gives it 0.
 
 Test cells also lose any `execute_result` output: nbgrader reads one as partial credit, and an
 answer cell can make the kernel send one.
@@ -39,6 +42,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from .course import HIDDEN_TESTS, LIBRARY, is_test_cell
 
 MARK = re.compile(r"^[ \t]*### GRADER CHECK[^\n]*\n", re.M)
+PROBE = re.compile(r"^[ \t]*### PROBE[^\n]*\n", re.M)  # optional: the test's inputs above it run in both places
 MIME = "application/vnd.mlpcourse.probe+json"
 MAX_BYTES = 32 * 2 ** 20  # a probe larger than this is refused (a test's results are a few kB)
 STASH = "mlpcourse_hidden_checks"  # resources key: {cell index: (original source, [check code])}
@@ -127,9 +131,16 @@ def decode(data):
 
 
 def split_check(region_body):
-    """(probe, check) of a hidden region's body; check is None if the region has no GRADER CHECK."""
+    """(inputs, probe, check) of a hidden region's body: `inputs` (above a '### PROBE' line, if
+    any) runs in the kernel and in the grader, `probe` only in the kernel, `check` (below
+    '### GRADER CHECK') only in the grader; check is None if the region has no GRADER CHECK."""
     parts = MARK.split(region_body, maxsplit=1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (region_body, None)
+    if len(parts) != 2:
+        return "", region_body, None
+    before, check = parts
+    pieces = PROBE.split(before, maxsplit=1)
+    inputs, probe = pieces if len(pieces) == 2 else ("", before)
+    return inputs, probe, check
 
 
 def _failed(message):
@@ -153,23 +164,39 @@ def grader_library(path):
     return _LIBRARIES[key]
 
 
+def instructor_sources(resources):
+    """{grade_id: source} of the notebook's cells as the gradebook holds them (the instructor's)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    info = resources.get("nbgrader", {})
+    try:
+        with Gradebook(info["db_url"]) as gb:
+            return {c.name: c.source for c in gb.find_notebook(info["notebook"], info["assignment"]).source_cells}
+    except (KeyError, MissingEntry):
+        return {}
+
+
 class SplitHiddenChecks(NbGraderPreprocessor):
     """Before the kernel runs: each hidden region's GRADER CHECK leaves the cell, replaced by the
-    line that sends `_got` to the grader; the cell's source is kept to be put back afterwards."""
+    line that sends `_got` to the grader; the cell's source is kept to be put back afterwards.
+    Only a cell whose source is the gradebook's, to the letter, is split: the grader runs the
+    instructor's checks, never one a student wrote into a cell of their own."""
 
     def preprocess(self, nb, resources):
         stash = resources.setdefault(STASH, {})
+        trusted = instructor_sources(resources)
         for index, cell in enumerate(nb.cells):
-            if not is_test_cell(cell):
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if not is_test_cell(cell) or gid not in trusted or trusted[gid] != cell.source:
                 continue
             checks = []
 
             def keep_probe(m):
-                probe, check = split_check(m["body"])
+                inputs, probe, check = split_check(m["body"])
                 if check is None:
                     return m[0]
-                checks.append(check)
-                return probe + EMIT
+                checks.append(inputs + check)
+                return inputs + probe + EMIT
             source = HIDDEN_TESTS.sub(keep_probe, cell.source)
             if checks:
                 stash[index] = (cell.source, checks)

@@ -3,12 +3,15 @@ and what a cell scores when the check fails, the probe never reports, or the ker
 (The catalogue check grades a "forger" of every section end to end: tests/test_autograde.py.)"""
 import json
 import math
+import tempfile
+from pathlib import Path
 
 import nbformat
 import numpy
 import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.api import Gradebook
 from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
@@ -61,14 +64,28 @@ print("checked in the grader")
 """
 
 
-def graded(outputs_of, source=CHECKED_CELL, points=2):
-    """Run the two preprocessors around a stand-in for the kernel: outputs_of(sent source) -> outputs."""
+def gradebook(folder, sources):
+    """A gradebook whose notebook SECTION holds {grade_id: source} as locked test cells."""
+    url = f"sqlite:///{folder}/gradebook.db"
+    with Gradebook(url) as gb:
+        gb.add_assignment(SECTION)
+        gb.add_notebook(SECTION, SECTION)
+        for gid, source in sources.items():
+            gb.add_grade_cell(gid, SECTION, SECTION, max_score=2, cell_type="code")
+            gb.add_source_cell(gid, SECTION, SECTION, cell_type="code", locked=True, source=source, checksum="")
+    return url
+
+
+def graded(outputs_of, source=CHECKED_CELL, points=2, instructors=None, tmp=None):
+    """Run the two preprocessors around a stand-in for the kernel: outputs_of(sent source) -> outputs.
+    The gradebook holds `instructors` as the cell's source (default: the cell's own)."""
     cell = new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False, "locked": True,
                                                         "grade_id": "t_test", "points": points}})
     nb = new_notebook(cells=[cell])
     config = Config()
     config.CourseDirectory.root = str(COURSE_ROOT)
-    resources = {"nbgrader": {"assignment": SECTION, "notebook": SECTION}}
+    url = gradebook(tempfile.mkdtemp(prefix="hc-"), {"t_test": source if instructors is None else instructors})
+    resources = {"nbgrader": {"assignment": SECTION, "notebook": SECTION, "db_url": url}}
     nb, resources = SplitHiddenChecks(config=config).preprocess(nb, resources)
     kernel_saw = nb.cells[0].source
     nb.cells[0].outputs = [nbformat.from_dict(o) for o in outputs_of(kernel_saw)]
@@ -115,3 +132,33 @@ def test_a_forged_partial_credit_result_counts_for_nothing():
     _, cell = graded(lambda src: [forged, {"output_type": "error", "ename": "AssertionError", "evalue": "no",
                                            "traceback": []}], source=plain.source)
     assert determine_grade(cell) == (0, 2), "an execute_result before an error must not count as partial credit"
+
+
+def test_only_the_instructors_check_runs_in_the_grader():
+    """A cell whose source is not the gradebook's (a student's own "test cell") is not split: it
+    runs in the kernel as it stands, and nothing of it runs in the grader."""
+    witness = Path(tempfile.mkdtemp(prefix="hc-")) / "ran-in-the-grader"
+    mine = CHECKED_CELL.replace('print("checked in the grader")', f'open({str(witness)!r}, "w")')
+    kernel_saw, cell = graded(lambda src: [probe(42)], source=mine, instructors=CHECKED_CELL)
+    assert kernel_saw == mine and cell.source == mine
+    assert not witness.exists(), "the grader ran a check that is not the instructor's"
+    mine_alone = graded(lambda src: [probe(42)], source=mine, instructors=None)[1]  # the control: split, run
+    assert mine_alone.source == mine and witness.exists()
+
+
+PROBED_CELL = """### BEGIN HIDDEN TESTS
+_x = torch.arange(4)
+### PROBE
+_got = _x * 2
+### GRADER CHECK
+assert torch.equal(_got, _x * 2), "twice _x"
+### END HIDDEN TESTS
+"""
+
+
+def test_the_inputs_above_a_probe_line_run_in_both_places():
+    kernel_saw, cell = graded(lambda src: [probe(torch.arange(4) * 2)], source=PROBED_CELL)
+    assert "_x = torch.arange(4)" in kernel_saw and "_got = _x * 2" in kernel_saw and "twice" not in kernel_saw
+    assert determine_grade(cell) == (2, 2)
+    _, cell = graded(lambda src: [probe(torch.arange(4))], source=PROBED_CELL)
+    assert determine_grade(cell) == (0, 2) and cell.outputs[0].evalue == "twice _x"
