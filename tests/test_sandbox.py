@@ -5,7 +5,8 @@ The hostile 01 holds the reference answers, and one answer cell also tries every
 read the instructor's notebooks, remount and write the course, the repository, the grading
 folder and /tmp, rewrite the gradebook, empty the data, delete source/, leave a process behind,
 and reach a server on 127.0.0.1. The "peeker" hands in the untouched release whose answer cells
-execute the instructor's solutions, read from the course folder. The attacks do not depend on the
+execute the instructor's solutions, read from the course folder. The "forger" hands in wrong
+answers and forges the tests' verdicts in its kernel (mlpcourse.submissions.FORGERY). The attacks do not depend on the
 notebook (the sandbox is the same for every section), so they are played on 01, the quickest.
 """
 import json
@@ -26,7 +27,7 @@ from classroom_support import ROOT, make_course
 from mlpcourse.answers import catalogue
 from mlpcourse.course import nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grade_notebook import grading_base
-from mlpcourse.submissions import answered, reference_answers, write_submission
+from mlpcourse.submissions import answered, forger, reference_answers, write_submission
 
 SECTION = "01_dataset"
 ATTACK = """
@@ -193,8 +194,10 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
         write_submission(course, "aaa_wrong", {SECTION: answered(rel, wrong)})
         write_submission(course, "hostile", {SECTION: answered(rel, hostile)})
         write_submission(course, "peeker", {SECTION: answered(rel, peek)})
+        forged, _, forged_loses, _ = forger(rel, src, catalogue()[SECTION][0])
+        write_submission(course, "forger", {SECTION: forged})
         before = _tree(course)
-        _grade(grader, user, course, ["aaa_wrong", "hostile", "peeker"])
+        _grade(grader, user, course, ["aaa_wrong", "forger", "hostile", "peeker"])
     finally:
         listener.close()
 
@@ -222,6 +225,9 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
     # no points gained: the hostile notebook earns what its answers earn, the peeker nothing
     assert _score(course, "hostile") == 5.0
     assert _score(course, "peeker") == 0.0
+    # the forger (wrong answers, verdicts forged in the kernel) earns what its answers earn
+    assert _score(course, "forger") == 5.0 - sum(float(nbgrader_meta(c).get("points", 0)) for c in src.cells
+                                                  if nbgrader_meta(c).get("grade_id") in forged_loses)
     shutil.rmtree(course, ignore_errors=True)
 
 
