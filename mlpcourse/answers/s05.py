@@ -15,18 +15,18 @@ MISTAKES = [
     mistake("split_examples", "X and Y cut at different places (Y at 90 % twice)",
             old="torch.tensor_split(Y, cuts)", new="torch.tensor_split(Y, (int(0.9 * n), int(0.9 * n)))",
             loses=["split_examples_test"]),
-    mistake("evaluate", "returns the loss tensor instead of a float",
+    mistake("whole_split_loss", "returns the loss tensor instead of a float",
             old="return F.cross_entropy(logits, Y).item()", new="return F.cross_entropy(logits, Y)",
-            loses=["evaluate_test"]),
-    mistake("evaluate", "evaluates one minibatch instead of the whole split",
+            loses=["whole_split_loss_test"]),
+    mistake("whole_split_loss", "evaluates one minibatch instead of the whole split",
             old="logits = makemore.forward(parameters, X)\n        return F.cross_entropy(logits, Y).item()",
             new="logits = makemore.forward(parameters, X[:32])\n        return F.cross_entropy(logits, Y[:32]).item()",
-            loses=["evaluate_test"]),
-    mistake("evaluate", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
+            loses=["whole_split_loss_test"]),
+    mistake("whole_split_loss", "hands the work to makemore.loss_on, the course's code from 02 with the same signature",
             new='''
-def evaluate(parameters, X, Y):
+def split_loss(parameters, X, Y):
     with torch.inference_mode():
-        return float(makemore.loss_on(parameters, X, Y))'''.strip(), loses=["evaluate_test"]),
+        return float(makemore.loss_on(parameters, X, Y))'''.strip(), loses=["whole_split_loss_test"]),
 ]
 
 ALTERNATIVES = [
