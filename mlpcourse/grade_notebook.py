@@ -65,9 +65,9 @@ def _autograde(scratch, student, notebook, template):
     config.SandboxedKernelManager.memory_limit_mb = limits["memory_limit_mb"]
     config.SandboxedKernelManager.unsandboxed = bool(limits.get("unsandboxed"))
     config.SandboxedKernelManager.bwrap = limits.get("bwrap", "bwrap")
+    config.SafeExecute.timing_file = str(scratch / "timing.json")
     with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(write_kernelspec(scratch, template, template.get("zygote"))),
-                                      "JUPYTER_RUNTIME_DIR": str(scratch / "home" / "runtime"),
-                                      "MLPCOURSE_TIMING_FILE": str(scratch / "timing.json")}):
+                                      "JUPYTER_RUNTIME_DIR": str(scratch / "home" / "runtime")}):
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         return api.autograde(notebook, student, force=True, create=True)
 

@@ -4,7 +4,6 @@ feedback without hidden tests."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from queue import Empty
 
@@ -14,7 +13,7 @@ from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor, OverwriteCells
 from papermill.translators import translate_parameters
-from traitlets import Bool, Dict, Integer
+from traitlets import Bool, Dict, Integer, Unicode
 
 from .course import HIDDEN_TESTS, is_test_cell, nbgrader_meta
 
@@ -124,6 +123,8 @@ class SafeExecute(Execute):
     restore_helpers = Bool(True, help="Run makemore.checks.restore() before each test cell.").tag(config=True)
     notebook_timeout = Integer(0, help="Seconds for the whole notebook; cells after that are not run "
                                        "(0: no limit).").tag(config=True)
+    timing_file = Unicode("", help="Where to write how long the kernel took to start and the cells to run "
+                                   "(JSON; the class grader's benchmark reads it). Empty: nowhere.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
@@ -133,9 +134,8 @@ class SafeExecute(Execute):
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
-            path = os.environ.get("MLPCOURSE_TIMING_FILE")
-            if path:
-                with open(path, "w") as f:
+            if self.timing_file:
+                with open(self.timing_file, "w") as f:
                     json.dump(self._timing, f)
 
     def _silent(self, code):

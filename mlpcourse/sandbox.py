@@ -171,15 +171,15 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         spec_env = dict(self.kernel_spec.env or {})
-        zygote = spec_env.pop("MLPCOURSE_ZYGOTE", None)
+        zygote = self.kernel_spec.metadata.get(ZYGOTE_METADATA)  # {"path": its socket, "folder": its kernels' folder}
         problem = bwrap_problem(self.bwrap)
         if problem and not self.unsandboxed:
             raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
         if self._own_folder and self._folder is not None:  # a restart: the last kernel's folder goes
             shutil.rmtree(self._folder, ignore_errors=True)
         if zygote:  # forked inside the zygote's sandbox, in the folder that sandbox can write
-            self._folder, self._own_folder = Path(spec_env.pop("MLPCOURSE_KERNEL_FOLDER")), False
-            clear_zygote(zygote)
+            self._folder, self._own_folder = Path(zygote["folder"]), False
+            clear_zygote(zygote["path"])
             empty_folder(self._folder)
         else:
             self._folder, self._own_folder = Path(tempfile.mkdtemp(prefix="kernel-")), True
@@ -200,8 +200,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if problem:
             self.log.warning("UNSANDBOXED grading kernel: %s", problem)
             env["MAKEMORE_NAMES"] = self._names()
-        if zygote:
-            env.update({"MLPCOURSE_ZYGOTE": zygote, "MLPCOURSE_MEMORY_MB": str(self.memory_limit_mb)})
+        if zygote:  # the launcher's arguments: the zygote's socket, the fork's memory cap
+            kernel_cmd = [*kernel_cmd, zygote["path"], str(self.memory_limit_mb)]
         else:
             if self.memory_limit_mb:
                 kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
@@ -239,21 +239,22 @@ def clear_zygote(path):
 
 
 GRADING_KERNEL = "mlpcourse-graded"
+ZYGOTE_METADATA = "mlpcourse_zygote"  # the kernelspec's metadata key that names a worker's zygote
 
 
 def write_kernelspec(scratch, template, zygote=None):
     """The class grader's kernelspec: Python, or a launcher that asks this worker's zygote for a fork."""
     backend = INLINE_BACKEND if template["limits"].get("figures", True) else "Agg"
-    env = {"MPLBACKEND": backend}
+    env, metadata = {"MPLBACKEND": backend}, {}
     if zygote is not None:
         # the launcher runs as a plain script (-S, by path): it must not import torch itself
         from . import zygote as zygote_module
 
         argv = [sys.executable, "-S", str(Path(zygote_module.__file__).resolve()), "launch", "{connection_file}"]
-        env.update({"MLPCOURSE_ZYGOTE": zygote.path, "MLPCOURSE_KERNEL_FOLDER": str(zygote.folder)})
+        metadata[ZYGOTE_METADATA] = {"path": zygote.path, "folder": str(zygote.folder)}
     else:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
-    spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env}
+    spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env, "metadata": metadata}
     folder = scratch / "jupyter" / "kernels" / GRADING_KERNEL
     folder.mkdir(parents=True)
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))

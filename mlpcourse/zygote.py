@@ -9,7 +9,7 @@ ends, and again before the next one, the zygote kills every process left in its 
 student's background process included), and the kernel manager empties that folder.
 
 jupyter_client still starts and watches an ordinary process, the *launcher*
-(``python zygote.py launch {connection_file}``): it asks the zygote for a kernel,
+(``python zygote.py launch {connection_file} SOCKET MEMORY_MB``): it asks the zygote for a kernel,
 forwards interrupts to it, and exits with the kernel's exit status, so a kernel that dies
 is seen as dead, and a launcher that is killed takes its kernel with it.
 """
@@ -319,13 +319,14 @@ def shared_zygote(base, unsandboxed=False, program="bwrap"):
 # --- the launcher (what jupyter_client starts) -----------------------------------------------------
 
 
-def launch(connection_file):
-    """Ask the zygote for a kernel; relay interrupts; exit with the kernel's exit status."""
+def launch(connection_file, zygote_path, memory_mb="0"):
+    """Ask the zygote at zygote_path for a kernel (address space capped at memory_mb MiB, 0: no cap);
+    relay interrupts; exit with the kernel's exit status."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(os.environ["MLPCOURSE_ZYGOTE"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPCOURSE_") and k != "JPY_PARENT_PID"}
+    conn.connect(zygote_path)
+    env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
     request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(), "env": env,
-               "memory_mb": os.environ.get("MLPCOURSE_MEMORY_MB", "0")}
+               "memory_mb": memory_mb}
     conn.sendall(json.dumps(request).encode() + b"\n")
 
     def forward(sig, _frame):
@@ -355,9 +356,10 @@ def main(argv=None):
     if argv[:1] == ["serve"]:
         serve(int(argv[1]), argv[2] == "sandboxed")
         return 0
-    if argv[:1] == ["launch"]:
-        return launch(argv[1])
-    print("usage: zygote.py serve FD sandboxed|unsandboxed | launch CONNECTION_FILE", file=sys.stderr)
+    if argv[:1] == ["launch"] and len(argv) in (3, 4):
+        return launch(*argv[1:])
+    print("usage: zygote.py serve FD sandboxed|unsandboxed | launch CONNECTION_FILE ZYGOTE_SOCKET [MEMORY_MB]",
+          file=sys.stderr)
     return 2
 
 
