@@ -4,10 +4,10 @@
 
 As d2l builds its library from the cells marked ``#@save``, a cell of a section notebook whose
 first line is ``#@save`` gives its functions to every *later* section: they are copied (solution
-markers removed) into ``source/<later section>/makemore.py``, after the text of
-``mlpcourse/runtime.py``. nbgrader copies that file into the section's release folder, and
-``nbgrader autograde`` copies it over whatever a student handed in. A section's own answers are
-never in its own makemore.py.
+markers removed) into ``source/<later section>/makemore.py``, after the texts of
+``mlpcourse/runtime.py``, ``runtime_figures.py`` and ``runtime_checks.py``. nbgrader copies that
+file into the section's release folder, and ``nbgrader autograde`` copies it over whatever a
+student handed in. A section's own answers are never in its own makemore.py.
 """
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ import nbformat
 from .course import COURSE_ROOT, LIBRARY, SOLUTION_MARK, grading_parameters, sections, source_notebook
 
 SAVE = "#@save"
-RUNTIME = Path(__file__).with_name("runtime.py")
+# the text every makemore.py starts with, in this order (each file's docstring left out)
+RUNTIME_PARTS = [Path(__file__).with_name(f) for f in ("runtime.py", "runtime_figures.py", "runtime_checks.py")]
+# what the code of the earlier sections may need besides the runtime's imports
+SAVED_CODE_IMPORTS = ["import random", "import torch", "import torch.nn.functional as F"]
 
 
 def saved_functions(nb):
@@ -38,10 +41,21 @@ def saved_functions(nb):
     return found
 
 
-def _runtime_body():
-    text = RUNTIME.read_text()
-    first = ast.parse(text).body[0]
-    return "\n".join(text.splitlines()[first.end_lineno:]).strip("\n")
+def _imports_and_body(path):
+    """A runtime file as ([its import statements], its text after the docstring and the imports)."""
+    text = path.read_text()
+    head = [n for n in ast.parse(text).body[1:] if isinstance(n, (ast.Import, ast.ImportFrom))]
+    end = max([n.end_lineno for n in head] + [ast.parse(text).body[0].end_lineno])
+    return [ast.get_source_segment(text, n) for n in head], "\n".join(text.splitlines()[end:]).strip("\n")
+
+
+def _import_block(statements):
+    """One import block: the standard library's, then torch's, each sorted as isort would."""
+    unique = list(dict.fromkeys(statements))
+    key = lambda s: (s.startswith("from "), s)  # noqa: E731
+    std = sorted((s for s in unique if not s.split()[1].startswith("torch")), key=key)
+    third = sorted((s for s in unique if s.split()[1].startswith("torch")), key=key)
+    return "\n".join(std) + "\n\n" + "\n".join(third)
 
 
 def library_text(section, root=COURSE_ROOT):
@@ -65,7 +79,11 @@ def library_text(section, root=COURSE_ROOT):
               "_watch(sys.modules[__name__], [n for n in vars(sys.modules[__name__]) if not n.startswith('__')])\n"
               "_watch(checks, list(vars(checks)))\n")
     short_runs = grading_parameters(root).get(section, {})
-    body = [header, _runtime_body(),
+    parts = [_imports_and_body(part) for part in RUNTIME_PARTS]
+    saved = "\n".join(blocks)
+    needed = [s for s in SAVED_CODE_IMPORTS if s.split()[-1] + "." in saved]
+    imports = _import_block([s for statements, _ in parts for s in statements] + needed)
+    body = [header, imports, "", "\n\n\n".join(text for _, text in parts),
             "\n# this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too\n"
             f"GRADING_PARAMETERS = {short_runs!r}",
             "\n# code of the earlier sections refers to this module by the name the notebooks use\n"

@@ -12,7 +12,7 @@ import pytest
 from mlpcourse.aliases import attacks as alias_attacks, functions, targets as alias_targets
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, region_bodies,
                               release_notebook, source_notebook, sections)
-from mlpcourse.library import RUNTIME, saved_functions, write_libraries
+from mlpcourse.library import RUNTIME_PARTS, saved_functions, write_libraries
 
 NAMES = sections()
 STUDENT_PACKAGES = {"torch", "matplotlib", "jupyterlab", "nbgrader"}
@@ -50,7 +50,8 @@ def test_library_holds_code_of_earlier_sections_only(name):
     origins = re.findall(r"^# --- from (\d\d_\w+) ", text, re.M)
     assert all(o < name for o in origins), f"release/{name}/{LIBRARY} holds code of {origins}"
     earlier = {f for s in NAMES if s < name for f, _ in saved_functions(_source(s))}
-    assert set(functions(text)) == set(functions(RUNTIME.read_text())) | earlier
+    runtime = set().union(*(functions(part.read_text()) for part in RUNTIME_PARTS))
+    assert set(functions(text)) == runtime | earlier
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import math
 import os
-import random
 import shutil
 import sys
 import tempfile
