@@ -1,3 +1,5 @@
+# Starts grading kernels by forking a process that imported torch once: the zygote, its client, the launcher.
+# Never forks outside the zygote's sandbox (unless grading was told to run unsandboxed); never leaves a fork's process alive.
 """Grading kernels forked from a process that has already imported torch (class grading).
 
 Starting a kernel and importing torch and matplotlib costs about three seconds, more than many
