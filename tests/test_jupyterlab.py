@@ -213,7 +213,6 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         text = dialog.inner_text()
         page.screenshot(path=str(SHOTS / "3-student-validate.png"))
         assert "Success! Your notebook passes all the tests." in text, f"Validate said:\n{text[:3000]}"
-        assert validate_seconds < 60, f"Validate took {validate_seconds:.0f} s"
         page.locator(".jp-Dialog button", has_text="Ok").click()
 
         # 4. submit
