@@ -19,6 +19,13 @@ MISTAKES = [
     mistake("n_params", "forgot the biases",
             old="sum(p.nelement() for p in parameters)", new="sum(p.nelement() for p in [C, W1, W2])",
             loses=["n_params_test"]),
+    # issue 27: the count's reference must not come from the kernel's `parameters`
+    mistake("n_params", "forgot the biases, then replaced `parameters` to match and switched the visible asserts off",
+            new="parameters = [C, W1, W2]\n"
+                "get_ipython().input_transformers_post.append(\n"
+                "    lambda lines: [l.replace('assert ', 'assert True or ') for l in lines])\n"
+                "n_params = sum(p.nelement() for p in parameters)",
+            loses=["n_params_test"]),
     mistake("embed", "one_hot without num_classes",
             old="F.one_hot(X, num_classes=C.shape[0])", new="F.one_hot(X)", loses=["embed_test"]),
     mistake("embed", "indexing with the targets' shape confused: C indexed by the transposed X",
