@@ -11,7 +11,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
 # Files next to the notebooks that students never receive.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.refused-by-grader"]
+# Submissions are data, never paths (mlpcourse.nbgrader_handin): collect and autograde take only regular
+# files of the student's own folder; a link, device, FIFO or hard link is refused, never read or copied.
+c.ExchangeFactory.collect = "mlpcourse.nbgrader_handin.SafeCollect"
+c.Autograde.pre_convert_hook = "mlpcourse.nbgrader_handin.defuse"
+c.Autograde.exporter_class = "mlpcourse.nbgrader_handin.SafeNotebookExporter"
 
 # An unanswered cell raises NotImplementedError, as in nbgrader's own examples.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -29,6 +34,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    "mlpcourse.safe_html.SanitizeOutputs",  # no script of a student's reaches a browser (issue 27)
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.InjectParameters.parameters = {
@@ -66,6 +72,7 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "mlpcourse.grading.StripHiddenTests",
     "nbgrader.preprocessors.GetGrades",
+    "mlpcourse.safe_html.SanitizeOutputs",  # again: a notebook autograded before the sanitizer existed
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

@@ -48,6 +48,9 @@ from .class_reports import export_csv, print_report, write_reasons
 from .course import (COURSE_ROOT, CONFIG_FILES, LIBRARY, config_files, graded_cells, load_config, nbgrader_meta,
                      sections)
 from .data import NAMES_SHA256, names_path, sha256
+from .handin import Refused, open_folder, read_file
+from .handin import names as handin_names
+from .handin import refusal as handin_refusal
 from .sandbox import UNSANDBOXED_HELP, SandboxedKernelManager, bwrap_problem
 from .grade_notebook import grade_task, quiet_library_warnings, warm_up, with_reason, zero_scores
 
@@ -105,25 +108,52 @@ COLLECTED_FILES = ("timestamp.txt", "submission_secret.txt")
 def collect_tasks(course_root, notebooks, students=None, handed_in=None):
     """One task per (student, section) found under submitted/<student>/<section>/<section>.ipynb;
     a section a student has no notebook for is a task too (graded 0, 'not submitted').
-    `handed_in` ({section: [file names]}) are files that go with a notebook; others are extras."""
+    `handed_in` ({section: [file names]}) are files that go with a notebook; others are extras.
+    Files are read as data (mlpcourse.handin): a link, device, FIFO or hard link is refused, never
+    read, and its reason goes with the task ("refused"; the notebook's in "notebook_refused")."""
     handed_in = handed_in or {}
     tasks = []
     root = Path(course_root) / "submitted"
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+    for folder in sorted(p for p in root.glob("*") if p.is_dir() or p.is_symlink()):
         student = folder.name
         if students and student not in students:
             continue
         for name in notebooks:
-            sub = folder / name
-            # the released makemore.py comes back too; `nbgrader collect` adds the last two
-            expected = {f"{name}.ipynb", LIBRARY, *handed_in.get(name, []), *COLLECTED_FILES}
-            extra = sorted(p.name for p in sub.glob("*") if p.name not in expected) if sub.is_dir() else []
-            collected = {f: (sub / f).read_text() for f in COLLECTED_FILES if (sub / f).is_file()}
-            path = sub / f"{name}.ipynb"
-            files = {f: (sub / f).read_bytes() for f in handed_in.get(name, []) if (sub / f).is_file()}
+            refused, entries, fd = [], [], None
+            try:
+                fd = open_folder(root, student, name)
+                entries = handin_names(fd)
+            except FileNotFoundError:
+                pass
+            except Refused as exc:
+                refused.append(str(exc))
+            reasons = {}
+
+            def take(fname):
+                if fname not in entries:
+                    return None
+                try:
+                    return read_file(fd, fname)
+                except Refused as exc:
+                    refused.append(str(exc))
+                    reasons[fname] = str(exc)
+                    return None
+            try:
+                # the released makemore.py comes back too; `nbgrader collect` adds the last two
+                expected = {f"{name}.ipynb", LIBRARY, *handed_in.get(name, []), *COLLECTED_FILES}
+                extra = sorted(e for e in entries if e not in expected)
+                read = {f"{name}.ipynb", *handed_in.get(name, []), *COLLECTED_FILES}  # take() reports these
+                refused += [why for e in entries if e not in read and (why := handin_refusal(fd, e))]  # never read
+                collected = {f: v.decode("utf-8", "replace") for f in COLLECTED_FILES if (v := take(f)) is not None}
+                payload = take(f"{name}.ipynb")
+                files = {f: v for f in handed_in.get(name, []) if (v := take(f)) is not None}
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            notebook_refused = "; ".join(refused) if f"{name}.ipynb" in reasons or (refused and fd is None) else ""
             tasks.append({"student": student, "notebook": name, "timestamp": collected.get("timestamp.txt"),
-                          "collected": collected, "extra_files": extra,
-                          "payload": path.read_bytes() if path.is_file() else None, "files": files})
+                          "collected": collected, "extra_files": extra, "refused": refused,
+                          "notebook_refused": notebook_refused, "payload": payload, "files": files})
     return tasks
 
 

@@ -148,7 +148,9 @@ def grade_task(template, task):
     result = {"student": student, "notebook": notebook, "extra_files": task.get("extra_files", [])}
     payload = task.get("payload")
     if payload is None:
-        result.update(zero_scores(template, notebook, "missing", f"{notebook}.ipynb was not submitted"))
+        refused = task.get("notebook_refused")  # a link, device, FIFO or hard link: never read (mlpcourse.handin)
+        result.update(zero_scores(template, notebook, "refused" if refused else "missing",
+                                  refused or f"{notebook}.ipynb was not submitted"))
         result["seconds"] = time.perf_counter() - start
         return result
     try:
@@ -176,7 +178,7 @@ def grade_task(template, task):
                 outcome = _autograde(scratch, student, notebook, template)
                 autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
                 if outcome.get("success") and autograded.exists():
-                    result.update(_graded(scratch, student, notebook, autograded, template))
+                    result.update(_graded(scratch, student, notebook, autograded, template, task.get("refused", [])))
                     return result
                 # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
                 failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
@@ -220,13 +222,17 @@ def _scratch(base, task, template):
     return scratch
 
 
-def _graded(scratch, student, notebook, autograded, template):
-    """Scores, timing, the autograded notebook, its first failure and (if asked) its feedback page."""
+def _graded(scratch, student, notebook, autograded, template, refused=()):
+    """Scores, timing, the autograded notebook, its first failure (after the files refused, if any)
+    and (if asked) its feedback page."""
     out = _read_scores(scratch, student, notebook)
     timing = scratch / "timing.json"
     out["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
     out["autograded"] = autograded.read_text()
     out["status"], out["reason"] = _diagnose(out["autograded"])
+    if refused:
+        out["status"] = "refused" if out["status"] == "ok" else out["status"]
+        out["reason"] = "; ".join([*refused, out["reason"]] if out["reason"] else refused)
     if template.get("feedback"):
         begin = time.perf_counter()
         out["feedback"] = _feedback(scratch, student, notebook, out)
