@@ -80,6 +80,10 @@ def needs_cleaning(markdown):
 class SanitizeOutputs(SanitizeHTML):
     """nbconvert's SanitizeHTML with the course's allow-list, image data and metadata checked too."""
 
+    @default("enabled")
+    def _enabled_default(self):  # nbconvert's preprocessors are off unless enabled; nbgrader's are on
+        return True
+
     @default("tags")
     def _tags_default(self):
         return sorted(set(ALLOWED_TAGS) | set(TEXT_TAGS) | set(TABLE_TAGS))
