@@ -75,6 +75,8 @@ c.GenerateFeedback.preprocessors = [
     "mlpcourse.safe_html.SanitizeOutputs",  # again: a notebook autograded before the sanitizer existed
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# nbconvert's HTMLExporter, its templates compiled once per process (mlpcourse/feedback_html.py)
+c.GenerateFeedback.exporter_class = "mlpcourse.feedback_html.FeedbackExporter"
 
 # Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core

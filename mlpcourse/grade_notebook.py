@@ -78,6 +78,28 @@ def grading_base():
     return base
 
 
+def scratch_gradebooks_unsynced():
+    """A scratch gradebook is deleted with its scratch course: SQLite need not wait for the disk at
+    each of nbgrader's commits (about forty a notebook). Only for files under grading_base(); the
+    class gradebook is written by the driver, never here. Installed once per process."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _unsynced):
+        event.listen(Engine, "connect", _unsynced)
+
+
+def _unsynced(connection, _record):
+    import sqlite3
+
+    if not isinstance(connection, sqlite3.Connection):
+        return
+    path = connection.execute("PRAGMA database_list").fetchone()[2]
+    if path and Path(path).resolve().is_relative_to(grading_base().resolve()):
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.execute("PRAGMA journal_mode = MEMORY")
+
+
 def quiet_library_warnings():
     """Silence warnings nobody running the grader can act on: SQLAlchemy's about nbgrader's own
     session handling, nbformat's about the injected-parameters cell (it has no id on purpose)."""
@@ -103,6 +125,7 @@ def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap"):
     import nbgrader.apps.api  # noqa: F401
 
     quiet_library_warnings()
+    scratch_gradebooks_unsynced()
     nbformat.validate(nbformat.v4.new_notebook())  # loads jsonschema's validators once
     if preload:
         from .zygote import shared_zygote
@@ -163,6 +186,7 @@ def grade_task(template, task):
         result["seconds"] = time.perf_counter() - start
         return result
     base = grading_base()
+    scratch_gradebooks_unsynced()
     if template["limits"].get("preload"):
         from .zygote import shared_zygote
 
