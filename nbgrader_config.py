@@ -24,6 +24,7 @@ c.Autograde.autograde_preprocessors = [
     "mlpcourse.hidden_checks.SplitHiddenChecks",  # a hidden test's GRADER CHECK leaves the kernel's code
     "mlpcourse.grading.SafeExecute",  # nbgrader's Execute; a dead kernel costs only what follows
     "mlpcourse.hidden_checks.RunHiddenChecks",  # ... and runs here, on what the kernel sent
+    "mlpcourse.feedback.ShowHandedInOutputs",  # ungraded cells show the student's own outputs, labelled
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -44,6 +45,7 @@ c.InjectParameters.parameters = {
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
 c.Autograde.sanitize_preprocessors = [
+    "mlpcourse.feedback.KeepHandedInOutputs",  # the student's outputs of ungraded cells, kept to be shown
     "nbgrader.preprocessors.ClearOutput",
     "mlpcourse.grading.DropDuplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -66,8 +68,10 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "mlpcourse.grading.StripHiddenTests",
     "nbgrader.preprocessors.GetGrades",
+    "mlpcourse.feedback.NameParts",  # each graded cell named by its Part; how late the submission was
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "mlpcourse.feedback.FeedbackExporter"  # the page speaks in Parts
 
 # Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core
