@@ -11,7 +11,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
 # Files next to the notebooks that students never receive.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "names.txt"]
 
 # An unanswered cell raises NotImplementedError, as in nbgrader's own examples.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -61,6 +61,10 @@ c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
+# A submission after the due date (nbgrader db assignment add --duedate, extensions included) is
+# marked late in the gradebook, formgrader, build/grades.csv and the feedback; nbgrader's
+# LateSubmissionPlugin sets the penalty: "none" (marked only) or "zero" (no points).
+c.LateSubmissionPlugin.penalty_method = "none"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
 c.OverwriteCells.add_missing_cells = True
 
