@@ -33,6 +33,38 @@ def _written_id(nb):
                 if c.cell_type == "markdown" and nbgrader_meta(c).get("grade"))
 
 
+MARK = "handed in by ontime: 1.2345 s per step"
+SCRIPT = "<script>alert('ontime')</script>"
+
+
+def _png():
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(2, 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _with_outputs(nb):
+    """The student ran the notebook: every ungraded code cell carries outputs (a log line, a
+    figure, and HTML that must never reach a page)."""
+    from nbformat.v4 import new_output
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade_id"):
+            cell.outputs = [new_output("stream", name="stdout", text=MARK + "\n"),
+                            new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"}),
+                            new_output("display_data", data={"text/html": SCRIPT})]
+    return nb
+
+
 def _csv(report, path):
     with open(export_csv(report, path), newline="") as f:
         return {r["student"]: r for r in csv.DictReader(f)}
@@ -50,7 +82,8 @@ def graded(tmp_path_factory):
     written = _written_id(src)
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         gb.update_or_create_assignment(NAME, duedate=DUE)
-    write_submission(course, "ontime", {NAME: answered(rel, answers)}, files={NAME: {"notes.txt": b"mine"}})
+    write_submission(course, "ontime", {NAME: _with_outputs(answered(rel, answers))},
+                     files={NAME: {"notes.txt": b"mine", "names.txt": b"not read, not flagged"}})
     write_submission(course, "late", {NAME: answered(rel, answers)})
     _stamp(DUE - datetime.timedelta(hours=1), "ontime", course)
     _stamp(DUE - datetime.timedelta(hours=2), "late", course)
@@ -125,3 +158,34 @@ def test_the_reasons_survive_generate_feedback_force(graded):
     assert "notes.txt" in report.read_text(), "generate_feedback --force should copy the reasons back"
     assert "not recognized by" not in run.stderr, run.stderr[-2000:]
     assert (course / "feedback" / "late" / NAME / f"{NAME}.html").is_file()
+
+
+def test_ungraded_cells_show_the_students_own_outputs_labelled_and_points_do_not_depend_on_them(graded, tmp_path):
+    course = graded["course"]
+    nb = nbformat.read(course / "autograded" / "ontime" / NAME / f"{NAME}.ipynb", as_version=4)
+    shown = [c for c in nb.cells if c.cell_type == "code" and not nbgrader_meta(c).get("grade_id")
+             and "injected-parameters" not in c.metadata.get("tags", [])]
+    assert shown
+    for cell in shown:
+        texts = [o.get("text", "") for o in cell.outputs if o.output_type == "stream"]
+        data = [o.get("data", {}) for o in cell.outputs if o.output_type == "display_data"]
+        assert "as handed in, not re-run" in data[0]["text/plain"], cell.source[:60]
+        assert MARK + "\n" in texts and any("image/png" in d for d in data)
+        assert not any("text/html" in d and SCRIPT in d["text/html"] for d in data), "a student's HTML is never shown"
+    page = (course / "feedback" / "ontime" / NAME / f"{NAME}.html").read_text()
+    assert "as handed in, not re-run" in page and MARK in page and SCRIPT not in page
+    row = _csv(graded["second"], tmp_path / "grades.csv")["ontime"]
+    assert float(row["auto_score"]) == float(row["auto_max"])
+    report = (course / "feedback" / "ontime" / NAME / "grading_report.txt").read_text()
+    assert "notes.txt" in report and "names.txt" not in report, "names.txt is the data, not an extra file"
+
+
+def test_stock_autograde_reports_no_change_in_untouched_locked_cells(graded):
+    """nbgrader stores a test cell's checksum with its hidden tests in (nbgrader #1961); an honest
+    submission holds them as released, and RestoreCells keeps nbgrader from calling that a change."""
+    course = graded["course"]
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    run = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", NAME, "--student", "ontime",
+                          "--force"], cwd=course, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Autograding" in run.stderr and "has changed!" not in run.stderr, run.stderr[-3000:]
