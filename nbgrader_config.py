@@ -11,7 +11,8 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
 # Files next to the notebooks that students never receive.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.refused-by-grader"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.refused-by-grader",
+                            "names.txt"]
 # Submissions are data, never paths (mlpcourse.nbgrader_handin): collect and autograde take only regular
 # files of the student's own folder; a link, device, FIFO or hard link is refused, never read or copied.
 c.ExchangeFactory.collect = "mlpcourse.nbgrader_handin.SafeCollect"
@@ -29,6 +30,7 @@ c.Autograde.autograde_preprocessors = [
     "mlpcourse.hidden_checks.SplitHiddenChecks",  # a hidden test's GRADER CHECK leaves the kernel's code
     "mlpcourse.grading.SafeExecute",  # nbgrader's Execute; a dead kernel costs only what follows
     "mlpcourse.hidden_checks.RunHiddenChecks",  # ... and runs here, on what the kernel sent
+    "mlpcourse.feedback.ShowHandedInOutputs",  # ungraded cells show the student's own outputs, labelled
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -50,6 +52,7 @@ c.InjectParameters.parameters = {
 }
 # Sanitizing before grading: nbgrader's own steps, with duplicated grade_ids dropped cleanly.
 c.Autograde.sanitize_preprocessors = [
+    "mlpcourse.feedback.KeepHandedInOutputs",  # the student's outputs of ungraded cells, kept to be shown
     "nbgrader.preprocessors.ClearOutput",
     "mlpcourse.grading.DropDuplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -65,6 +68,10 @@ c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
+# A submission after the due date (nbgrader db assignment add --duedate, extensions included) is
+# marked late in the gradebook, formgrader, build/grades.csv and the feedback; nbgrader's
+# LateSubmissionPlugin sets the penalty: "none" (marked only) or "zero" (no points).
+c.LateSubmissionPlugin.penalty_method = "none"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.
 c.OverwriteCells.add_missing_cells = True
 
@@ -73,10 +80,11 @@ c.GenerateFeedback.preprocessors = [
     "mlpcourse.grading.StripHiddenTests",
     "nbgrader.preprocessors.GetGrades",
     "mlpcourse.safe_html.SanitizeOutputs",  # again: a notebook autograded before the sanitizer existed
+    "mlpcourse.feedback.NameParts",  # each graded cell named by its Part; how late the submission was
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-# nbconvert's HTMLExporter, its templates compiled once per process (mlpcourse/feedback_html.py)
-c.GenerateFeedback.exporter_class = "mlpcourse.feedback_html.FeedbackExporter"
+# the page speaks in Parts (mlpcourse/feedback.py), its templates compiled once per process (feedback_html.py)
+c.GenerateFeedback.exporter_class = "mlpcourse.feedback.FeedbackExporter"
 
 # Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core

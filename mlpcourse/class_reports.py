@@ -8,18 +8,23 @@ import sys
 from pathlib import Path
 
 def write_reasons(course_root, results):
-    """feedback/<student>/<section>/grading_report.txt for every notebook that failed or came with
-    files that are not part of the assignment."""
+    """grading_report.txt for every notebook that failed or came with files that are not part of
+    the assignment: in feedback/<student>/<section>/, and in autograded/<student>/<section>/ when it
+    exists, from where `nbgrader generate_feedback --force` (which empties the feedback folder)
+    copies it back."""
     for r in results:
-        folder = Path(course_root) / "feedback" / r["student"] / r["notebook"]
+        folders = [Path(course_root) / "feedback" / r["student"] / r["notebook"]]
+        autograded = Path(course_root) / "autograded" / r["student"] / r["notebook"]
         if r["status"] == "ok" and not r.get("extra_files"):
-            (folder / "grading_report.txt").unlink(missing_ok=True)  # the report of an earlier grading
+            for folder in folders + [autograded]:
+                (folder / "grading_report.txt").unlink(missing_ok=True)  # the report of an earlier grading
             continue
-        folder.mkdir(parents=True, exist_ok=True)
         lines = [f"{r['notebook']}: {r['reason']}"] if r["status"] != "ok" else []
         if r.get("extra_files"):
             lines.append(f"ignored files that are not part of the assignment: {', '.join(r['extra_files'])}")
-        (folder / "grading_report.txt").write_text("\n".join(lines) + "\n")
+        for folder in folders + ([autograded] if autograded.is_dir() else []):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "grading_report.txt").write_text("\n".join(lines) + "\n")
 
 
 def scores_of(report):
@@ -30,18 +35,21 @@ def scores_of(report):
 
 def export_csv(report, path):
     """One row per (student, section): automatic points and their maximum, the maximum of the
-    written answers (graded by hand later, in formgrader), status and reason."""
+    written answers (graded by hand later, in formgrader), status and reason, and how late it was
+    handed in (seconds after the due date, and nbgrader's late penalty in points)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "notebook", "auto_score", "auto_max", "written_max", "status", "reason"])
+        w.writerow(["student", "notebook", "auto_score", "auto_max", "written_max", "status", "reason",
+                    "seconds_late", "late_penalty"])
         for r in report["results"]:
             tests = [g for g in r["grades"].values() if g["kind"] == "test"]
             written = [g for g in r["grades"].values() if g["kind"] != "test"]
             w.writerow([r["student"], r["notebook"], sum(g["auto_score"] or 0.0 for g in tests),
                         sum(g["max_score"] for g in tests), sum(g["max_score"] for g in written),
-                        r["status"], r["reason"]])
+                        r["status"], r["reason"], round(r.get("seconds_late") or 0.0, 1),
+                        r.get("late_penalty") or 0.0])
     return path
 
 
@@ -63,6 +71,10 @@ def print_report(report, out=sys.stdout):
         print(f"  {r['student']}/{r['notebook']}: {r['status']}: {r['reason']}", file=out)
     for student, name in extras:
         print(f"  {student}: ignored extra file {name}", file=out)
+    for r in results:
+        if (r.get("seconds_late") or 0) > 0:
+            print(f"  {r['student']}/{r['notebook']}: handed in {r['seconds_late']:,.0f} s after the due date "
+                  f"(late penalty {r.get('late_penalty') or 0:g})", file=out)
     if report.get("unsandboxed"):
         print(f"WARNING: graded UNSANDBOXED ({report['unsandboxed']}): the kernels could read and change "
               "anything this user can", file=out)

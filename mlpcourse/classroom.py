@@ -140,7 +140,8 @@ def collect_tasks(course_root, notebooks, students=None, handed_in=None):
                     return None
             try:
                 # the released makemore.py comes back too; `nbgrader collect` adds the last two
-                expected = {f"{name}.ipynb", LIBRARY, *handed_in.get(name, []), *COLLECTED_FILES}
+                expected = {f"{name}.ipynb", LIBRARY, *handed_in.get(name, []), *COLLECTED_FILES,
+                            "names.txt"}  # the data, put there by older instructions: never read, not flagged
                 extra = sorted(e for e in entries if e not in expected)
                 read = {f"{name}.ipynb", *handed_in.get(name, []), *COLLECTED_FILES}  # take() reports these
                 refused += [why for e in entries if e not in read and (why := handin_refusal(fd, e))]  # never read
@@ -192,9 +193,51 @@ def ensure_assignments(course_root, db_url, notebooks, template=None):
             generate(course_root, missing, release_dir=tmp, db_url=db_url)
 
 
+def _answer_sources(text):
+    """{grade_id: source} of the answer cells of an autograded notebook (its text), or {}."""
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable earlier notebook is one whose answers all changed
+        return {}
+    return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
+            if nbgrader_meta(c).get("solution") and nbgrader_meta(c).get("grade_id")}
+
+
+def keeps_manual_grade(grade, before, after):
+    """Does a grade given by hand still apply after a regrade? A written answer keeps it when its
+    own text did not change; a test cell's (an instructor's override) when no answer changed.
+    Otherwise it stays, flagged for review, as nbgrader's SaveAutoGrades flags every one."""
+    if not before:
+        return False
+    if grade.cell_type == "markdown" or grade.name in after:
+        return before.get(grade.name) == after.get(grade.name)
+    return before == after
+
+
+def due_dates(db_url, tasks):
+    """{(student, section): the due date that applies (the section's, plus the student's extension)}
+    from the class gradebook, for nbgrader's late-submission machinery on the workers."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    due = {}
+    with Gradebook(db_url) as gb:
+        for t in tasks:
+            try:
+                assignment = gb.find_assignment(t["notebook"])
+            except MissingEntry:
+                continue
+            try:
+                date = gb.find_submission(t["notebook"], t["student"]).duedate
+            except MissingEntry:
+                date = assignment.duedate
+            due[(t["student"], t["notebook"])] = date.isoformat() if date else None
+    return due
+
+
 def record(gb, result, course_root, feedback=False):
     """Write one worker result into the gradebook, autograded/ and, with `feedback`, feedback/
-    (only the driver calls this)."""
+    (only the driver calls this). Grades given by hand survive when what they graded did not
+    change; the late penalty is the one nbgrader's AssignLatePenalties gave on the worker."""
     from nbgrader.api import MissingEntry
 
     student, notebook = result["student"], result["notebook"]
@@ -203,19 +246,26 @@ def record(gb, result, course_root, feedback=False):
     except MissingEntry:
         gb.add_student(student)
     kwargs = {"timestamp": result.get("timestamp")} if result.get("timestamp") else {}
-    gb.update_or_create_submission(notebook, student, **kwargs)
+    submission = gb.update_or_create_submission(notebook, student, **kwargs)
     nb = gb.find_submission_notebook(notebook, notebook, student)
+    root = Path(course_root)
+    previous = root / "autograded" / student / notebook / f"{notebook}.ipynb"
+    before = _answer_sources(previous.read_text()) if previous.is_file() else {}
+    after = _answer_sources(result["autograded"]) if result.get("autograded") else {}
     for grade in nb.grades:
         got = result["grades"].get(grade.name, {})
         grade.auto_score = got.get("auto_score")
         grade.needs_manual_grade = got.get("needs_manual_grade", False)
+        if grade.manual_score is not None:
+            grade.needs_manual_grade = not keeps_manual_grade(grade, before, after)
         if not result.get("autograded"):  # not graded at all: nothing was earned, nothing to grade by hand
             grade.auto_score, grade.needs_manual_grade = (0.0 if grade.cell_type == "code" else None), False
     for comment in nb.comments:
         comment.auto_comment = with_reason(result.get("comments", {}).get(comment.name), result["reason"])
+    nb.late_submission_penalty = result.get("late_penalty") or None
     gb.db.commit()
-    root = Path(course_root)
-    outputs = [(root / "autograded" / student / notebook / f"{notebook}.ipynb", result.get("autograded"))]
+    result["seconds_late"] = submission.total_seconds_late
+    outputs = [(previous, result.get("autograded"))]
     if feedback:
         outputs.append((root / "feedback" / student / notebook / f"{notebook}.html", result.get("feedback")))
     for target, text in outputs:
@@ -307,6 +357,9 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         rank = {name: i for i, name in enumerate(template["notebooks"])}
         tasks.sort(key=lambda t: (-rank[t["notebook"]], t["student"]))
         ensure_assignments(course_root, db_url, template["notebooks"], template)
+        due = due_dates(db_url, tasks)
+        for t in tasks:
+            t["duedate"] = due.get((t["student"], t["notebook"]))
         shared = client.scatter(template, broadcast=True)
         futures = [client.submit(grade_task, shared, t, pure=False, key=f"grade-{t['student']}-{t['notebook']}-{i}")
                    for i, t in enumerate(tasks)]

@@ -243,6 +243,11 @@ def _scratch(base, task, template):
         (sub / fname).write_bytes(content)
     if task.get("timestamp"):
         (sub / "timestamp.txt").write_text(task["timestamp"])
+    if task.get("duedate"):  # the class's due date: nbgrader's AssignLatePenalties and the feedback see it
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{scratch}/gradebook.db") as gb:
+            gb.update_or_create_assignment(notebook, duedate=task["duedate"])
     return scratch
 
 
@@ -281,4 +286,5 @@ def _read_scores(course, student, notebook):
                            "needs_manual_grade": bool(g.needs_manual_grade),
                            "kind": "test" if g.cell_type == "code" else "manual"} for g in nb.grades}
         comments = {c.name: c.auto_comment for c in nb.comments}
-    return {"grades": grades, "comments": comments}
+        penalty = nb.late_submission_penalty
+    return {"grades": grades, "comments": comments, "late_penalty": penalty}

@@ -11,9 +11,10 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_code_cell
-from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor, OverwriteCells
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, NbGraderPreprocessor, OverwriteCells
 from papermill.translators import translate_parameters
-from traitlets import Bool, Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from .course import HIDDEN_TESTS, is_test_cell, nbgrader_meta
 
@@ -178,6 +179,10 @@ class StripHiddenTests(NbGraderPreprocessor):
     # not nbgrader's ClearHiddenTests: it deletes a hidden region without a trace, and the feedback
     # should tell a student where hidden tests ran (the regex is nbgrader's delimiters, course.HIDDEN_TESTS)
 
+    # configurable, as in nbgrader's GetGrades: HTMLExporter sets it for every nbconvert class, and
+    # traitlets warns "Config option display_data_priority not recognized" for a trait that is not
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
+
     def preprocess_cell(self, cell, resources, index):
         if is_test_cell(cell):
             cell.source = HIDDEN_TESTS.sub(lambda m: f"{m['indent']}# (hidden tests ran here){m['newline']}", cell.source)
@@ -228,3 +233,21 @@ class RestoreCells(OverwriteCells):
                                                is_solution=grade_cell.name in solution_ids)
             nb.cells.insert(min(later) if later else len(nb.cells), from_dict(cell))
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        """A locked cell as released (its hidden tests cleared) gets the gradebook's source before
+        nbgrader compares checksums: the gradebook's checksum is taken with the hidden tests in
+        (nbgrader #1961), so every untouched test cell would be reported as changed. A cell that
+        differs in any other way is still reported and restored by OverwriteCells."""
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id and nbgrader_meta(cell).get("locked"):
+            try:
+                source_cell = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                source_cell = None
+            if source_cell is not None and source_cell.cell_type == cell.cell_type:
+                released = from_dict({"cell_type": source_cell.cell_type, "source": source_cell.source, "metadata": {}})
+                ClearHiddenTests()._remove_hidden_test_region(released)
+                if cell.source == released.source:
+                    cell.source = source_cell.source
+        return super().preprocess_cell(cell, resources, cell_index)

@@ -9,11 +9,15 @@ import os
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 
-c.CourseDirectory.course_id = "makemore-mlp"
+# NBGRADER_COURSE_ID and NBGRADER_EXCHANGE let two copies of the course share one machine.
+c.CourseDirectory.course_id = os.environ.get("NBGRADER_COURSE_ID", "makemore-mlp")
 # Where releases and submissions pass between instructor and students. The default works for
 # everyone on one machine (nbgrader creates it, writable by all); on a shared JupyterHub set
 # NBGRADER_EXCHANGE=/srv/nbgrader/exchange (or another shared folder) for every user.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/var/tmp/nbgrader-exchange")
+# Never handed in: a names.txt a student put next to the notebook (it belongs in the user's cache,
+# ~/.cache/makemore-mlp/names.txt), besides nbgrader's own defaults.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "names.txt"]
 
 # Validate: every section's notebook sets the grader's short runs when nbgrader validates it
 # (makemore.shorter_runs_when_validating), so no cell of a working notebook comes near this.

@@ -87,13 +87,31 @@ def test_student_offline_without_a_copy_gets_one_message_saying_what_to_do(tmp_p
     """What a student sees when names.txt is nowhere near the notebook and there is no network."""
     monkeypatch.delenv(runtime.NAMES_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(runtime, "NAMES_CACHE", tmp_path / "cache" / "names.txt")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(runtime, "NAMES_URL", "http://127.0.0.1:9/names.txt")
     with pytest.raises(runtime.DataError) as info:
         runtime.load_words()
     message = str(info.value)
-    assert "could not be downloaded" in message and "next to this notebook" in message and runtime.NAMES_ENV in message
+    where = str(tmp_path / "cache" / "makemore-mlp" / "names.txt")  # outside the section: never handed in
+    assert "could not be downloaded" in message and where in message and runtime.NAMES_ENV in message
     assert info.value.__cause__ is None and info.value.__suppress_context__  # one message, not a chain
+
+
+def test_the_first_run_downloads_into_the_users_cache_and_later_runs_read_it(good, tmp_path, monkeypatch):
+    monkeypatch.delenv(runtime.NAMES_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "03_training"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(runtime, "NAMES_URL", good.as_uri())
+    cached = tmp_path / "cache" / "makemore-mlp" / "names.txt"
+    assert runtime.names_path() == cached and runtime.sha256(cached) == runtime.NAMES_SHA256
+    assert list(folder.iterdir()) == [], "nothing is written into the section's folder"
+    monkeypatch.setattr(runtime, "NAMES_URL", "http://127.0.0.1:9/names.txt")  # offline now
+    assert runtime.names_path() == cached
+    cached.write_text("emma\n")
+    with pytest.raises(runtime.DataError, match="not the makemore names.txt"):
+        runtime.names_path()
 
 
 def test_student_copy_next_to_the_notebook_is_found_and_verified(good, tmp_path, monkeypatch):

@@ -162,3 +162,46 @@ def test_the_inputs_above_a_probe_line_run_in_both_places():
     assert determine_grade(cell) == (2, 2)
     _, cell = graded(lambda src: [probe(torch.arange(4))], source=PROBED_CELL)
     assert determine_grade(cell) == (0, 2) and cell.outputs[0].evalue == "twice _x"
+
+
+def _hidden_parts(section, grade_id):
+    """(inputs, probe, check) of the hidden block of one test cell of an instructor notebook."""
+    from mlpcourse.course import HIDDEN_TESTS, nbgrader_meta
+
+    nb = nbformat.read(COURSE_ROOT / "source" / section / f"{section}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+    body = HIDDEN_TESTS.search(cell.source).group(0)
+    body = "\n".join(line for line in body.splitlines() if "HIDDEN TESTS" not in line)
+    inputs, rest = body.split("### PROBE")
+    probe, check = rest.split("### GRADER CHECK")
+    return inputs, probe, check
+
+
+@pytest.mark.parametrize("section, grade_id, answer, refused", [
+    ("06_capacity", "capacity_forward_test", "def forward(params, X):\n    return makemore.forward(params, X)\n",
+     "makemore.forward"),
+    ("07_sampling_and_tuning", "train_test",
+     "def train(ps, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):\n"
+     "    return makemore.train_mlp(ps, X, Y, max_steps, lr_at, g, batch_size=batch_size, log_every=log_every)\n",
+     "train_mlp"),
+])
+def test_an_answer_handing_its_work_to_the_course_gets_the_tests_own_message(section, grade_id, answer, refused,
+                                                                            monkeypatch):
+    """The probe runs (the refused call leaves its result unset, not undefined) and the check's
+    own assert explains the 0, not a NameError from the probe (issue 28, item 10)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("makemore", COURSE_ROOT / "source" / section / "makemore.py")
+    makemore = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "makemore", makemore)
+    spec.loader.exec_module(makemore)
+    inputs, probe, check = _hidden_parts(section, grade_id)
+    kernel = {"torch": torch, "makemore": makemore}
+    exec(answer, kernel)
+    exec(inputs + probe, kernel)  # a NameError here was the bug
+    grader = {"torch": torch, "makemore": makemore, "_got": kernel["_got"]}
+    exec(inputs, grader)
+    with pytest.raises(AssertionError) as failed:
+        exec(check, grader)
+    assert "hands the work" in str(failed.value) and refused in str(failed.value), str(failed.value)

@@ -26,6 +26,7 @@ from nbgrader.api import Gradebook
 from mlpcourse.check import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, graded_cells, region_bodies,
                               source_notebook, written_points)
+from mlpcourse.feedback import part_names
 from mlpcourse.student_setup import set_up
 from mlpcourse.submissions import answered, reference_answers
 
@@ -222,7 +223,7 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         page.screenshot(path=str(SHOTS / "4-student-submitted.png"))
 
         # 5. the instructor collects and grades the class (the class grader takes submitted/ as it lies)
-        _run([*nbgrader, "collect", SECTION], course, instructor)
+        _run([*nbgrader, "collect", "--update", SECTION], course, instructor)
         stamp = (course / "submitted" / "alice" / SECTION / "timestamp.txt").read_text().strip()
         _run([sys.executable, "-c", "import sys; from mlpcourse.classroom import grade_class; "
               "grade_class(course_root=sys.argv[1], assignments=[sys.argv[2]], progress=False, workers=1)",
@@ -260,6 +261,11 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         page.wait_for_timeout(1500)
         box.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "6-instructor-formgrader.png"))
+        # the cells nobody grades show alice's own run, as she handed it in
+        label = page.locator("text=Output as handed in, not re-run")
+        assert label.count() > 0, "formgrader does not show alice's own outputs"
+        label.last.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "6b-instructor-own-figure.png"))
         with Gradebook(db) as gb:
             manual = {g.name: g.manual_score for g in gb.find_submission_notebook(SECTION, SECTION, "alice").grades}
         assert manual[written[0]] == written_max, f"formgrader did not save the written score: {manual}"
@@ -277,15 +283,46 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         shown = frame.locator("body").inner_text()
         page.screenshot(path=str(SHOTS / "7-student-feedback.png"))
         total = auto_max + written_max
-        assert f"{SECTION} (Score: {total:.1f} / {total:.1f})" in shown, (
+        assert f"{SECTION}: {total:.1f} / {total:.1f} points" in shown, (
             f"the feedback the student sees does not show {total:.1f} / {total:.1f}:\n{shown[:800]}")
-        assert f"Written response (Score: {written_max:.1f} / {written_max:.1f})" in shown
+        parts = part_names(source)
+        assert f"{parts[written[0]]} (written) — {written_max:.1f} / {written_max:.1f}" in shown, shown[:1500]
+        for gid, points in graded_cells(source).items():
+            assert f"{parts[gid]} — {points:.1f} / {points:.1f}" in shown, f"no Part line for {gid}:\n{shown[:1500]}"
         pages = list((home / SECTION / "feedback").rglob(f"{SECTION}.html"))
         assert len(pages) == 1, f"fetched feedback pages: {pages}"
         assert pages[0].read_text().count("data:image/png") == drawn, "the feedback does not show alice's figures"
         raw = html.unescape(pages[0].read_text())
         leaked = [line for line in _hidden_lines(source) if line in raw or line in shown]
         assert "BEGIN HIDDEN TESTS" not in raw and not leaked, f"the student's feedback shows hidden tests: {leaked[:3]}"
+
+        # 8. after grading, the due date has passed and alice submits again: the instructor collects
+        # the latest, regrades; her written answer did not change, so its grade by hand stays
+        with Gradebook(db) as gb:
+            gb.update_or_create_assignment(SECTION, duedate="2026-01-01 17:00:00 UTC")
+        assignments()
+        page.locator("#fetched_assignments_list .list_item", has_text=SECTION).locator("button", has_text="Submit").first.click()
+        page.wait_for_function("() => document.querySelectorAll('#submitted_assignments_list .list_item').length > 1")
+        page.screenshot(path=str(SHOTS / "8-student-resubmitted-late.png"))
+        _run([*nbgrader, "collect", "--update", SECTION], course, instructor)
+        late_stamp = (course / "submitted" / "alice" / SECTION / "timestamp.txt").read_text().strip()
+        assert late_stamp != stamp, "collect --update kept the first submission"
+        _run([sys.executable, "-c", "import sys; from mlpcourse.classroom import grade_class; "
+              "grade_class(course_root=sys.argv[1], assignments=[sys.argv[2]], progress=False, workers=1)",
+              str(course), SECTION], course, instructor, timeout=600)
+        with Gradebook(db) as gb:
+            submission = gb.find_submission(SECTION, "alice")
+            assert str(submission.timestamp).startswith(late_stamp[:19]), "the regrade is not of the latest submission"
+            assert submission.total_seconds_late > 0, "a submission after the due date is not marked late"
+            seconds_late = submission.total_seconds_late
+            kept = gb.find_grade(written[0], SECTION, SECTION, "alice")
+            assert kept.manual_score == written_max and not kept.needs_manual_grade, "the grade given by hand was lost"
+        page.goto(f"{grader.url}/formgrader/manage_submissions/{SECTION}")
+        page.wait_for_selector("text=Lovelace, Alice")
+        page.screenshot(path=str(SHOTS / "9-instructor-late-submission.png"))
+        _run([*nbgrader, "generate_feedback", SECTION, "--force"], course, instructor)
+        late_page = (course / "feedback" / "alice" / SECTION / f"{SECTION}.html").read_text()
+        assert f"Submitted late: {int(seconds_late)} seconds after the due date" in late_page
     finally:
         for lab in labs:
             lab.stop()

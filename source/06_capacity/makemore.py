@@ -28,7 +28,12 @@ import torch.nn.functional as F
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 NAMES_ENV = "MAKEMORE_NAMES"
-NAMES_CACHE = Path.home() / ".cache" / "makemore-mlp" / "names.txt"
+
+
+def cache_path():
+    """The per-user copy, outside any section's folder (so it is never handed in):
+    $XDG_CACHE_HOME/makemore-mlp/names.txt, by default ~/.cache/makemore-mlp/names.txt."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "makemore-mlp" / "names.txt"
 
 
 class DataError(RuntimeError):
@@ -70,7 +75,7 @@ def download(dest, url=None):
             os.unlink(tmp.name)
             raise DataError(
                 f"names.txt is not on this computer and could not be downloaded from {url} ({exc}). "
-                f"Copy names.txt (32,033 names) next to this notebook, or set ${NAMES_ENV} to its path, "
+                f"Copy names.txt (32,033 names) to {cache_path()}, or set ${NAMES_ENV} to its path, "
                 "then run the cell again.") from None
     try:
         verify(tmp.name)
@@ -82,12 +87,13 @@ def download(dest, url=None):
 
 
 def _places():
-    """Where a copy may already be: beside the notebook, data/ here or above, the user's cache."""
+    """Where a copy may already be: beside the notebook (older instructions), data/ here or above
+    (the course's own copy), the user's cache."""
     here = Path.cwd().resolve()
     yield here / "names.txt"
     for folder in (here, *here.parents):
         yield folder / "data" / "names.txt"
-    yield NAMES_CACHE
+    yield cache_path()
 
 
 def names_path(path=None):
@@ -99,7 +105,7 @@ def names_path(path=None):
     for candidate in _places():
         if candidate.is_file():
             return verify(candidate)
-    return download(NAMES_CACHE)
+    return download(cache_path())
 
 
 def load_words(path=None):
