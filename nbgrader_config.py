@@ -57,6 +57,12 @@ c.SafeExecute.notebook_timeout = 600  # seconds per notebook (the cells after it
 # where bwrap cannot run, grading refuses unless given --SandboxedKernelManager.unsandboxed=True.
 c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
+c.SandboxedKernelManager.file_limit_mb = 256  # largest file a kernel may write in its folder (RLIMIT_FSIZE)
+c.SandboxedKernelManager.shm_limit_mb = 64  # its /dev/shm: a tmpfs of this size, its own
+# output a notebook keeps, whatever the line count (08, the largest, stores 123k characters in one cell
+# and 439k in all, figures included); the rest is dropped, and an OutputLimit error says so
+c.SafeExecute.max_cell_chars = 1_000_000
+c.SafeExecute.max_notebook_chars = 4_000_000
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
 # Locked and test cells are restored from the gradebook; deleted ones are put back.

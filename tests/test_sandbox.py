@@ -279,3 +279,131 @@ def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks
 
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         assert gb.find_submission_notebook(second, second, "broken").score == 12.0
+
+
+# --- a kernel against the process that forks the next student's kernel (issue 27) -----------------
+
+# The attacker's answer cell: every way towards its parent (under the class grader, the worker's
+# zygote), then a background process that would record what the next kernels do, and files planted
+# where the next kernel might look. Each attempt reports an errno (or what it got).
+REACH = """
+import ctypes, json, os, resource, signal, time
+_libc = ctypes.CDLL(None, use_errno=True)
+_parent = os.getppid()
+_r = {{"parent": _parent}}
+def _try(name, call):
+    try:
+        _r[name] = call()
+    except OSError as e:
+        _r[name] = "errno %d" % e.errno
+def _c(result):
+    if result == -1:
+        raise OSError(ctypes.get_errno(), "refused")
+    return "done"
+_try("ptrace_attach", lambda: _c(_libc.ptrace(16, _parent, 0, 0)))
+_try("ptrace_seize", lambda: _c(_libc.ptrace(0x4206, _parent, 0, 0)))
+class _Iov(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+_buf = ctypes.create_string_buffer(64)
+_mine = _Iov(ctypes.addressof(_buf), 64)
+_addr = int(open("/proc/self/maps").readline().split("-")[0], 16)  # mapped in the parent too (a fork)
+_theirs = _Iov(_addr, 64)
+_try("process_vm_readv", lambda: _c(_libc.process_vm_readv(_parent, ctypes.byref(_mine), 1, ctypes.byref(_theirs), 1, 0)))
+_try("process_vm_writev", lambda: _c(_libc.process_vm_writev(_parent, ctypes.byref(_mine), 1, ctypes.byref(_theirs), 1, 0)))
+_try("proc_mem", lambda: open("/proc/%d/mem" % _parent, "r+b").close() or "opened")
+_try("sigstop_parent", lambda: os.kill(_parent, signal.SIGSTOP) or "sent")
+_try("sigstop_init", lambda: os.kill(1, signal.SIGSTOP) or "sent")
+_try("sigstop_all", lambda: os.kill(-1, signal.SIGSTOP) or "sent")
+_try("prlimit_parent", lambda: resource.prlimit(_parent, resource.RLIMIT_NOFILE, (3, 3)) and "set")
+_try("affinity_parent", lambda: os.sched_setaffinity(_parent, {{0}}) or "set")
+_try("nice_user", lambda: os.setpriority(os.PRIO_USER, os.getuid(), 19) or "set")
+_try("pidfd_parent", lambda: os.pidfd_open(_parent) and "opened")
+for _place in ["/dev/shm", os.environ.get("HOME", "."), ".", "/dev", "/tmp"]:
+    try:
+        with open(os.path.join(_place, "planted-{tag}"), "w") as _f:
+            _f.write("planted")
+    except OSError:
+        pass
+if os.fork() == 0:  # a recorder: what any later process shows in /proc, into /dev/shm
+    os.setsid()
+    if os.fork() == 0:
+        _end = time.monotonic() + 600
+        while time.monotonic() < _end:
+            for _p in os.listdir("/proc"):
+                if _p.isdigit():
+                    for _what in ("cmdline", "environ", "mem"):
+                        try:
+                            with open("/proc/%s/%s" % (_p, _what), "rb") as _f, open("/dev/shm/recorded-{tag}", "ab") as _out:
+                                _out.write(_f.read(65536))
+                        except (OSError, ValueError):
+                            pass
+            time.sleep(0.05)
+        os._exit(0)
+    os._exit(0)
+print("REACH", json.dumps(_r))
+"""
+# The reader comes last: it looks everywhere the attacker planted or recorded, and runs whatever
+# answer of another student it finds.
+READ = """
+import json, os, pathlib
+_found, _cells = [], []
+for _place in ["/dev/shm", os.environ.get("HOME", "."), ".", "/dev", "/tmp"]:
+    try:
+        _names = os.listdir(_place)
+    except OSError:
+        continue
+    for _n in _names:
+        if "{tag}" in _n:
+            _found.append(os.path.join(_place, _n))
+            try:
+                _text = pathlib.Path(_place, _n).read_bytes()
+            except OSError:
+                continue
+            _cells += [c for c in _text.split(b"\\x00") if b"SECRET" + b"-{tag}" in c]
+print("READ", json.dumps({{"found": _found, "secrets": len(_cells)}}))
+"""
+
+
+def _marked(autograded_path, prefix):
+    nb = nbformat.read(autograded_path, as_version=4)
+    lines = [line for c in nb.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
+             if line.startswith(prefix + " ")]
+    errors = [o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end: {errors}"
+    return json.loads(lines[0][len(prefix) + 1:])
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user, notebooks, tmp_path):
+    """An attacker, a victim and a reader in one class, graded in that order by one worker (under the
+    class grader they share its zygote): nothing reaches the zygote, the victim's cells never reach
+    the attacker or the reader, everyone earns what their answers earn, and the run finishes."""
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    tag = uuid.uuid4().hex[:8]
+    answers = reference_answers(src)
+    write_submission(course, "aaa_attacker", {SECTION: answered(rel, dict(
+        answers, n_examples=answers["n_examples"] + "\n" + REACH.format(tag=tag)))})
+    write_submission(course, "mmm_victim", {SECTION: answered(rel, {
+        gid: f"# SECRET-{tag} of the victim\n{text}" for gid, text in answers.items()})})
+    write_submission(course, "zzz_reader", {SECTION: answered(rel, {"vocab": READ.format(tag=tag)})})
+    _grade(grader, user, course, ["aaa_attacker", "mmm_victim", "zzz_reader"])
+
+    def autograded(student):
+        return course / "autograded" / student / SECTION / f"{SECTION}.ipynb"
+
+    reach = _marked(autograded("aaa_attacker"), "REACH")
+    if grader == "class":  # its parent is the zygote: every way towards it is refused
+        reached = {k: v for k, v in reach.items() if k != "parent" and not str(v).startswith("errno ")}
+        assert reached == {}, f"a forked kernel reached its zygote: {reached}"
+    read = _marked(autograded("zzz_reader"), "READ")
+    assert read == {"found": [], "secrets": 0}, f"the next kernels found what the attacker left: {read}"
+    assert f"SECRET-{tag}" not in autograded("aaa_attacker").read_text()
+    assert f"SECRET-{tag}" not in autograded("zzz_reader").read_text()
+    assert _score(course, "aaa_attacker") == 5.0  # what its answers earn
+    assert _score(course, "mmm_victim") == 5.0
+    assert _score(course, "zzz_reader") == 0.0  # it typed no answer of its own
+    shutil.rmtree(course, ignore_errors=True)
