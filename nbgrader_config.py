@@ -53,6 +53,9 @@ c.Autograde.sanitize_preprocessors = [
 # Limits of every grading kernel, for nbgrader autograde and the class grader alike
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
 c.SafeExecute.notebook_timeout = 600  # seconds per notebook (the cells after it are not run)
+# how long a cell's last outputs may take to arrive after its reply (nbclient's 4 s failed the first
+# cell, import torch, of kernels started from scratch on a machine with a load of 15 on 2 cores)
+c.SafeExecute.iopub_timeout = 30
 # Every grading kernel runs under bubblewrap and sees nothing of the course (mlpcourse.sandbox);
 # where bwrap cannot run, grading refuses unless given --SandboxedKernelManager.unsandboxed=True.
 c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"

@@ -189,25 +189,36 @@ class SafeExecute(Execute):
         return (len(out.get("text", "")) + sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
                 + sum(len(line) for line in out.get("traceback", [])))
 
-    def _over(self, size):
-        if self.max_cell_chars and self._cell_chars + size > self.max_cell_chars:
-            return f"this cell's output went over {self.max_cell_chars:,} characters"
-        if self.max_notebook_chars and self._chars + size > self.max_notebook_chars:
-            return f"the notebook's output went over {self.max_notebook_chars:,} characters"
-        return None
+    def _room(self):
+        """(characters the running cell may still keep, the limit that says so)."""
+        limits = [(self.max_cell_chars - self._cell_chars, f"this cell's output went over {self.max_cell_chars:,} "
+                                                          "characters")] if self.max_cell_chars else []
+        if self.max_notebook_chars:
+            limits.append((self.max_notebook_chars - self._chars,
+                           f"the notebook's output went over {self.max_notebook_chars:,} characters"))
+        return min(limits) if limits else (float("inf"), None)
+
+    def _keep(self, out):
+        """`out` as far as the limits let it be kept (a stream's text is cut to the room left), or None."""
+        size = self._size(out)
+        room, why = self._room()
+        if size > room:
+            self._cut = self._cut or why
+            if out.get("output_type") != "stream" or room <= 0:
+                return None
+            out["text"] = out["text"][:room]
+            size = room
+        self._cell_chars += size
+        self._chars += size
+        return out
 
     def output(self, outs, msg, display_id, cell_index):
         if self._cut:
             return None
         out = super().output(outs, msg, display_id, cell_index)
-        if out is not None:
-            size = self._size(out)
-            self._cut = self._over(size)
-            if self._cut:
-                outs.remove(out)
-                return None
-            self._cell_chars += size
-            self._chars += size
+        if out is not None and self._keep(out) is None:
+            outs.remove(out)
+            return None
         return out
 
     def _limit_outputs(self, cell):
@@ -216,16 +227,8 @@ class SafeExecute(Execute):
         if cell.cell_type != "code":
             return
         self._chars -= self._cell_chars  # what the cell's outputs counted as they arrived
-        kept, self._cell_chars = [], 0
-        for out in cell.outputs:
-            size = self._size(out)
-            over = self._over(size)
-            if over:
-                self._cut = self._cut or over
-                continue
-            kept.append(out)
-            self._cell_chars += size
-            self._chars += size
+        self._cell_chars = 0
+        kept = [out for out in cell.outputs if self._keep(out) is not None]
         if self._cut:
             kept.append(error_output(OUTPUT_LIMIT, f"{self._cut}; the rest of it was dropped. Print less: a "
                                                    "summary, a shape or the first few values instead of a whole "

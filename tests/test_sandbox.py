@@ -150,6 +150,8 @@ def _grade(grader, user, course, students):
         return
     code = ("import sys; from mlpcourse.classroom import grade_class\n"
             f"r = grade_class({str(course)!r}, students={students!r}, workers=1, progress=False, feedback=False)\n"
+            "from mlpcourse.class_reports import export_csv\n"  # build/grades.csv, as the command writes it
+            f"export_csv(r, {str(course / 'build' / 'grades.csv')!r})\n"
             "sys.exit(1 if r['changed_files'] else 0)")
     out = subprocess.run(_as(user, [sys.executable, "-c", code]), capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
@@ -406,4 +408,143 @@ def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user,
     assert _score(course, "aaa_attacker") == 5.0  # what its answers earn
     assert _score(course, "mmm_victim") == 5.0
     assert _score(course, "zzz_reader") == 0.0  # it typed no answer of its own
+    shutil.rmtree(course, ignore_errors=True)
+
+
+def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again(notebooks, tmp_path):
+    """What the seccomp filter and PR_SET_DUMPABLE refuse a kernel, done from outside (as a successful
+    exploit would): the zygote is stopped while it serves a notebook, then before one. The worker does
+    not hang (every call to the zygote has a timeout), replaces the zygote, and grades that notebook
+    again from a kernel started from scratch: it earns what its answers earn."""
+    import signal
+
+    from mlpcourse import zygote as zygote_module
+    from mlpcourse.classroom import build_template
+    from mlpcourse.grade_notebook import grade_task
+
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:  # kernels from scratch import torch in a cell
+        config.write("\nc.SafeExecute.timeout = 300\n")
+    limits = {"memory_limit_mb": 2048, "file_limit_mb": 256, "shm_limit_mb": 64, "preload": True, "bwrap": "bwrap"}
+    template = build_template(course, limits, [SECTION])
+    answers = reference_answers(src)
+    # the first answer waits until its zygote (its parent) is stopped; graded again from a kernel
+    # started from scratch (whose parent is bubblewrap), it goes straight on
+    waits = ("import os, pathlib, time\npathlib.Path('started').write_text('')\n"
+             "_zygote = b'zygote.py' in pathlib.Path('/proc/%d/cmdline' % os.getppid()).read_bytes()\n"
+             "while _zygote and open('/proc/%d/stat' % os.getppid()).read().rsplit(')', 1)[1].split()[0] != 'T':\n"
+             "    time.sleep(0.1)\n")
+    payload = nbformat.writes(answered(rel, dict(answers, vocab=waits + answers["vocab"]))).encode()
+    task = {"student": "s1", "notebook": SECTION, "payload": payload, "files": {}}
+    stopped = []
+
+    def stop_the_zygote_once_its_kernel_runs():
+        while not stopped:
+            zygote = zygote_module._zygote
+            if zygote is not None and (zygote.folder / "work" / "started").exists():
+                pid = zygote_module._sandbox_processes(zygote.proc.pid)[2]
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            time.sleep(0.05)
+
+    try:
+        stopper = threading.Thread(target=stop_the_zygote_once_its_kernel_runs, daemon=True)
+        stopper.start()
+        result = grade_task(template, task)
+        stopper.join()
+        assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
+        assert result["status"] == "ok", result["reason"]
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert not Path(f"/proc/{stopped[0]}").exists() or zygote_module._state(stopped[0])[0] in ("Z", "")
+
+        # stopped before the notebook: its kernel cannot be forked (the clear request times out)
+        zygote = zygote_module.shared_zygote(str(grading_base()), shm_mb=64)
+        os.kill(zygote_module._sandbox_processes(zygote.proc.pid)[2], signal.SIGSTOP)
+        honest = nbformat.writes(answered(rel, answers)).encode()
+        result = grade_task(template, dict(task, student="s2", payload=honest))
+        assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
+        assert result["status"] == "ok", result["reason"]
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert zygote_module._zygote is None or zygote_module._zygote is not zygote
+    finally:
+        zygote_module.replace_zygote()
+        shutil.rmtree(course, ignore_errors=True)
+
+
+# --- limits of every kernel: disk and output (issue 27) ----------------------------------------------
+
+FLOOD_LIMITS = """
+c.SandboxedKernelManager.file_limit_mb = 16
+c.SandboxedKernelManager.shm_limit_mb = 8
+c.SafeExecute.max_cell_chars = 1_000_000
+c.SafeExecute.max_notebook_chars = 2_000_000
+"""
+# in the answer cell of build_dataset: 64 MiB into one file of its folder, 32 MiB into /dev/shm, then
+# 10.5 million characters on one line (the 900,000 before it and the 600,000 after it: other cells)
+FLOOD = """
+import json, os
+def _fill(path, mib):
+    written = 0
+    try:
+        with open(path, "wb") as f:
+            for _ in range(mib):
+                f.write(b"x" * 2**20)
+                f.flush()
+                written += 2**20
+    except OSError as e:
+        return {{"written": written, "errno": e.errno, "size": os.path.getsize(path)}}
+    return {{"written": written, "errno": 0, "size": os.path.getsize(path)}}
+_r = {{"folder": _fill("big-{tag}", 64), "shm": _fill("/dev/shm/big-{tag}", 32)}}
+print("FLOOD", json.dumps(_r))
+print("b" * 10_500_000)
+"""
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_limits_cost_only_the_notebook_that_hits_them(grader, user, notebooks, tmp_path):
+    """Disk (a file in its folder, /dev/shm) and output (characters per cell and per notebook, on one
+    line) are capped for every kernel under both graders; the flooder keeps the points its answers
+    earn, loses its output past the limits with an OutputLimit error that says why, and the honest
+    student graded after it is untouched."""
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(FLOOD_LIMITS)
+    tag = uuid.uuid4().hex[:8]
+    answers = reference_answers(src)
+    flood = dict(answers, vocab=answers["vocab"] + "\nprint('a' * 900_000)",
+                 build_dataset=answers["build_dataset"] + "\n" + FLOOD.format(tag=tag),
+                 n_examples=answers["n_examples"] + "\nprint('c' * 600_000)")
+    write_submission(course, "flooder", {SECTION: answered(rel, flood)})
+    write_submission(course, "honest", {SECTION: answered(rel, answers)})
+    _grade(grader, user, course, ["flooder", "honest"])
+
+    path = course / "autograded" / "flooder" / SECTION / f"{SECTION}.ipynb"
+    report = _marked(path, "FLOOD")
+    assert report["folder"]["errno"] == 27 and report["folder"]["size"] <= 16 * 2**20, report  # EFBIG
+    assert report["shm"]["errno"] == 28 and report["shm"]["size"] <= 8 * 2**20, report  # ENOSPC
+    nb = nbformat.read(path, as_version=4)
+    outputs = {nbgrader_meta(c).get("grade_id"): c.get("outputs", []) for c in nb.cells}
+    texts = {gid: "".join(o.get("text", "") for o in outs) for gid, outs in outputs.items()}
+    cut = {gid: [o["evalue"] for o in outs if o.get("ename") == "OutputLimit"] for gid, outs in outputs.items()}
+    # kept: the first cell's 900,000; of the 10.5 million on one line, what fits in the cell's 1,000,000;
+    # of the last 600,000, what fits in the notebook's 2,000,000 (figures count too)
+    assert "a" * 900_000 in texts["vocab"] and cut["vocab"] == []
+    assert 900_000 < texts["build_dataset"].count("b") <= 1_000_000
+    assert cut["build_dataset"] and "this cell's output went over 1,000,000 characters" in cut["build_dataset"][0]
+    assert texts["n_examples"].count("c") < 100_000
+    assert cut["n_examples"] and "the notebook's output went over 2,000,000 characters" in cut["n_examples"][0]
+    assert len(path.read_text()) < 2_000_000 + 100_000  # the notebook's own cells on top
+    assert _score(course, "flooder") == 5.0 and _score(course, "honest") == 5.0
+    if grader == "class":
+        import csv
+
+        rows = {r["student"]: r for r in csv.DictReader(open(course / "build" / "grades.csv"))}
+        assert rows["flooder"]["status"] == "output limit", rows["flooder"]
+        assert "over 1,000,000 characters" in rows["flooder"]["reason"]
+        assert rows["honest"]["status"] == "ok"
     shutil.rmtree(course, ignore_errors=True)
