@@ -385,6 +385,8 @@ def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user,
         pytest.skip("the grader is not root here")
     src, rel = notebooks
     course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:  # kernels from scratch import torch in a cell
+        config.write("\nc.SafeExecute.timeout = 300\n")
     tag = uuid.uuid4().hex[:8]
     answers = reference_answers(src)
     write_submission(course, "aaa_attacker", {SECTION: answered(rel, dict(
@@ -475,6 +477,7 @@ def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again
 # --- limits of every kernel: disk and output (issue 27) ----------------------------------------------
 
 FLOOD_LIMITS = """
+c.SafeExecute.timeout = 300
 c.SandboxedKernelManager.file_limit_mb = 16
 c.SandboxedKernelManager.shm_limit_mb = 8
 c.SafeExecute.max_cell_chars = 1_000_000
@@ -483,7 +486,7 @@ c.SafeExecute.max_notebook_chars = 2_000_000
 # in the answer cell of build_dataset: 64 MiB into one file of its folder, 32 MiB into /dev/shm, then
 # 10.5 million characters on one line (the 900,000 before it and the 600,000 after it: other cells)
 FLOOD = """
-import json, os
+import json, os, sys
 def _fill(path, mib):
     written = 0
     try:
@@ -496,7 +499,7 @@ def _fill(path, mib):
         return {{"written": written, "errno": e.errno, "size": os.path.getsize(path)}}
     return {{"written": written, "errno": 0, "size": os.path.getsize(path)}}
 _r = {{"folder": _fill("big-{tag}", 64), "shm": _fill("/dev/shm/big-{tag}", 32)}}
-print("FLOOD", json.dumps(_r))
+print("FLOOD", json.dumps(_r), file=sys.stderr, flush=True)  # an output of its own, before the flood
 print("b" * 10_500_000)
 """
 
