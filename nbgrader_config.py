@@ -62,10 +62,19 @@ c.Autograde.sanitize_preprocessors = [
 # Limits of every grading kernel, for nbgrader autograde and the class grader alike
 c.SafeExecute.timeout = 60  # seconds per cell (interrupted, then grading goes on)
 c.SafeExecute.notebook_timeout = 600  # seconds per notebook (the cells after it are not run)
+# how long a cell's last outputs may take to arrive after its reply (nbclient's 4 s failed the first
+# cell, import torch, of kernels started from scratch on a machine with a load of 15 on 2 cores)
+c.SafeExecute.iopub_timeout = 30
 # Every grading kernel runs under bubblewrap and sees nothing of the course (mlpcourse.sandbox);
 # where bwrap cannot run, grading refuses unless given --SandboxedKernelManager.unsandboxed=True.
 c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
+c.SandboxedKernelManager.file_limit_mb = 256  # largest file a kernel may write in its folder (RLIMIT_FSIZE)
+c.SandboxedKernelManager.shm_limit_mb = 64  # its /dev/shm: a tmpfs of this size, its own
+# output a notebook keeps, whatever the line count (08, the largest, stores 123k characters in one cell
+# and 439k in all, figures included); the rest is dropped, and an OutputLimit error says so
+c.SafeExecute.max_cell_chars = 1_000_000
+c.SafeExecute.max_notebook_chars = 4_000_000
 # The grading kernels' client starts the first cell as soon as the kernel answers (mlpcourse.grading).
 c.AsyncKernelManager.client_class = "mlpcourse.grading.ReadyClient"
 # A submission after the due date (nbgrader db assignment add --duedate, extensions included) is

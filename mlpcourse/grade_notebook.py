@@ -21,7 +21,7 @@ from unittest import mock
 import nbformat
 
 from .course import LIBRARY, load_config, write_config_files
-from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT
+from .grading import KERNEL_DIED, NOTEBOOK_TIMEOUT, OUTPUT_LIMIT
 from .sandbox import GRADING_KERNEL, write_kernelspec
 
 def zero_scores(template, notebook, status, reason):
@@ -48,6 +48,11 @@ def _diagnose(autograded_text):
                 return "cell timeout", f"cell {i + 1} ran longer than the time limit and was interrupted"
             if name == "MemoryError" or "can't allocate memory" in value or "DefaultCPUAllocator" in value:
                 return "memory", f"cell {i + 1} went over the memory limit"
+            if name == OUTPUT_LIMIT:
+                return "output limit", f"cell {i + 1}: {value.split(';')[0]}; the rest of its output was dropped"
+            if "File too large" in value or "No space left on device" in value:
+                return "disk limit", (f"cell {i + 1} wrote more than a grading kernel may (one file in its "
+                                      "folder, or its /dev/shm, is capped)")
     return "ok", ""
 
 
@@ -63,6 +68,9 @@ def _autograde(scratch, student, notebook, template):
     limits = template["limits"]
     config.SandboxedKernelManager.names_file = str(scratch / "data" / "names.txt")
     config.SandboxedKernelManager.memory_limit_mb = limits["memory_limit_mb"]
+    for limit in ("file_limit_mb", "shm_limit_mb"):
+        if limit in limits:
+            setattr(config.SandboxedKernelManager, limit, limits[limit])
     config.SandboxedKernelManager.unsandboxed = bool(limits.get("unsandboxed"))
     config.SandboxedKernelManager.bwrap = limits.get("bwrap", "bwrap")
     config.SafeExecute.timing_file = str(scratch / "timing.json")
@@ -112,7 +120,7 @@ def quiet_library_warnings():
     warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 
-def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap"):
+def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap", shm_mb=0):
     """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
     With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
     the worker that drives it take turns on one core instead of being interrupted by the other pair."""
@@ -130,7 +138,7 @@ def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap"):
     if preload:
         from .zygote import shared_zygote
 
-        shared_zygote(str(grading_base()), unsandboxed, bwrap)
+        shared_zygote(str(grading_base()), unsandboxed, bwrap, shm_mb)
     return os.getpid()
 
 
@@ -187,32 +195,52 @@ def grade_task(template, task):
         return result
     base = grading_base()
     scratch_gradebooks_unsynced()
+    zygote = None
     if template["limits"].get("preload"):
         from .zygote import shared_zygote
 
         limits = template["limits"]
-        zygote = shared_zygote(str(base), limits.get("unsandboxed", False), limits.get("bwrap", "bwrap"))
+        zygote = shared_zygote(str(base), limits.get("unsandboxed", False), limits.get("bwrap", "bwrap"),
+                               limits.get("shm_limit_mb", 0))
         zygote.names_file(template["names"])
         template = {**template, "zygote": zygote}
     failures = []
     try:
-        for _attempt in range(ATTEMPTS):
-            scratch = _scratch(base, task, template)
-            try:
-                outcome = _autograde(scratch, student, notebook, template)
-                autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
-                if outcome.get("success") and autograded.exists():
-                    result.update(_graded(scratch, student, notebook, autograded, template, task.get("refused", [])))
-                    return result
-                # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
-                failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        result.update(zero_scores(template, notebook, "error", "nbgrader could not grade this notebook: " + failures[-1]))
+        graded = _attempts(base, task, template, failures)
+        if zygote is not None:
+            # the zygote that forked this notebook's kernel must still be sound (alive, answering, not
+            # stopped or traced); if not, it is replaced, and this notebook, the only one it served
+            # since its last check, is graded again from a kernel started from scratch
+            problem = zygote.problem()
+            if problem:
+                from .zygote import replace_zygote
+
+                replace_zygote()
+                result["zygote_replaced"] = problem
+                graded = _attempts(base, task, {k: v for k, v in template.items() if k != "zygote"}, failures)
+        result.update(graded or zero_scores(template, notebook, "error",
+                                            "nbgrader could not grade this notebook: " + failures[-1]))
         return result
     finally:
         result["nbgrader_failures"] = failures  # what made nbgrader fail, attempt by attempt
         result["seconds"] = time.perf_counter() - start
+
+
+def _attempts(base, task, template, failures):
+    """nbgrader's autograde of the task, tried ATTEMPTS times; its results, or None (causes in failures)."""
+    student, notebook = task["student"], task["notebook"]
+    for _attempt in range(ATTEMPTS):
+        scratch = _scratch(base, task, template)
+        try:
+            outcome = _autograde(scratch, student, notebook, template)
+            autograded = scratch / "autograded" / student / notebook / f"{notebook}.ipynb"
+            if outcome.get("success") and autograded.exists():
+                return _graded(scratch, student, notebook, autograded, template, task.get("refused", []))
+            # nbgrader's "error" is only its closing NbGraderException; the cause is in its log
+            failures.append(_failure_line(outcome.get("log") or outcome.get("error") or ""))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return None
 
 
 # nbgrader itself failing (the student's errors are recorded in the notebook, not raised) is

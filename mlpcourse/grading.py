@@ -17,6 +17,7 @@ from papermill.translators import translate_parameters
 from traitlets import Bool, Dict, Integer, List, Unicode
 
 from .course import HIDDEN_TESTS, is_test_cell, nbgrader_meta
+from .hidden_checks import MIME as PROBE_MIME
 
 
 PARAMETERS_ID = "parameters"  # grade_id (and papermill tag) of each notebook's locked parameters cell
@@ -74,6 +75,7 @@ class InjectParameters(NbGraderPreprocessor):
 KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
 NOT_RUN = "NotRun"
+OUTPUT_LIMIT = "OutputLimit"
 # before each test cell: put back what an answer replaced (the section's makemore.py, imported by
 # the locked first cell, captured the originals before any answer ran)
 _RESTORE = ("import sys as _grader_sys\n"
@@ -126,12 +128,19 @@ class SafeExecute(Execute):
                                        "(0: no limit).").tag(config=True)
     timing_file = Unicode("", help="Where to write how long the kernel took to start and the cells to run "
                                    "(JSON; the class grader's benchmark reads it). Empty: nowhere.").tag(config=True)
+    max_cell_chars = Integer(0, help="Characters of output one cell may keep (text, HTML, images' base64, "
+                                     "tracebacks; whatever the line count); the rest is dropped. 0: no limit."
+                             ).tag(config=True)
+    max_notebook_chars = Integer(0, help="Characters of output the whole notebook may keep; outputs after "
+                                         "that are dropped. 0: no limit.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
         self._started = time.monotonic()
         self._deadline = self._started + self.notebook_timeout if self.notebook_timeout else None
         self._timing = {"kernel_start": None, "cells": 0.0}
+        self._chars = self._cell_chars = 0
+        self._cut = None  # the output limit hit in the running cell
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
@@ -156,6 +165,7 @@ class SafeExecute(Execute):
         if self._timing["kernel_start"] is None:
             self._timing["kernel_start"] = time.monotonic() - self._started
         begin = time.monotonic()
+        self._cell_chars, self._cut, self._in_test = 0, None, is_test_cell(cell)
         try:
             if self.restore_helpers and is_test_cell(cell):
                 self._silent(_RESTORE)
@@ -168,6 +178,63 @@ class SafeExecute(Execute):
             return cell, resources
         finally:
             self._timing["cells"] += time.monotonic() - begin
+            self._limit_outputs(cell)
+
+    # --- the output limits: counted as outputs arrive, so a flood is never kept whole ---
+
+    def _size(self, out):
+        """Characters an output counts for; a hidden test's probe report in a test cell counts none."""
+        data = out.get("data", {})
+        if self._in_test and PROBE_MIME in data:
+            return 0
+        return (len(out.get("text", "")) + sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
+                + sum(len(line) for line in out.get("traceback", [])))
+
+    def _room(self):
+        """(characters the running cell may still keep, the limit that says so)."""
+        limits = [(self.max_cell_chars - self._cell_chars, f"this cell's output went over {self.max_cell_chars:,} "
+                                                          "characters")] if self.max_cell_chars else []
+        if self.max_notebook_chars:
+            limits.append((self.max_notebook_chars - self._chars,
+                           f"the notebook's output went over {self.max_notebook_chars:,} characters"))
+        return min(limits) if limits else (float("inf"), None)
+
+    def _keep(self, out):
+        """`out` as far as the limits let it be kept (a stream's text is cut to the room left), or None."""
+        size = self._size(out)
+        room, why = self._room()
+        if size > room:
+            self._cut = self._cut or why
+            if out.get("output_type") != "stream" or room <= 0:
+                return None
+            out["text"] = out["text"][:room]
+            size = room
+        self._cell_chars += size
+        self._chars += size
+        return out
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self._cut:
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and self._keep(out) is None:
+            outs.remove(out)
+            return None
+        return out
+
+    def _limit_outputs(self, cell):
+        """After the cell: outputs that grew later (display updates, streams merged) are measured
+        again; what is over a limit goes, and an error output says so."""
+        if cell.cell_type != "code":
+            return
+        self._chars -= self._cell_chars  # what the cell's outputs counted as they arrived
+        self._cell_chars = 0
+        kept = [out for out in cell.outputs if self._keep(out) is not None]
+        if self._cut:
+            kept.append(error_output(OUTPUT_LIMIT, f"{self._cut}; the rest of it was dropped. Print less: a "
+                                                   "summary, a shape or the first few values instead of a whole "
+                                                   "tensor or a long loop's every line"))
+        cell.outputs = kept
 
 
 # --- feedback: results and messages, never the hidden tests ---------------------------------

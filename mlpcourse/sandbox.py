@@ -70,13 +70,16 @@ def _system_mounts():
     return args
 
 
-def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap"):
+def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap", shm_mb=0):
     """`cmd` under bubblewrap: `folder` writable, `names` read-only at NAMES_INSIDE, `files`
-    ((source, destination) pairs) read-only, everything else of the machine absent."""
+    ((source, destination) pairs) read-only, /dev/shm a tmpfs of `shm_mb` MiB (0: bwrap's /dev/shm,
+    as large as memory), everything else of the machine absent."""
     folder = str(Path(folder).resolve())
     args = [shutil.which(program) or program, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
             "--gid", str(SANDBOX_UID), "--hostname", "grading", "--die-with-parent", "--new-session",
             "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", *_system_mounts(),
+            # /dev itself read-only: in the zygote's sandbox, what a kernel left there would reach the next one
+            *(["--size", str(shm_mb * 1024 * 1024), "--tmpfs", "/dev/shm"] if shm_mb else []), "--remount-ro", "/dev",
             "--bind", folder, folder]
     if names:
         args += ["--ro-bind", str(Path(names).resolve()), NAMES_INSIDE]
@@ -98,7 +101,8 @@ def bwrap_problem(program="bwrap"):
             _problems[program] = f"bubblewrap ({program}) is not installed"
         else:
             with tempfile.TemporaryDirectory() as folder:
-                probe = subprocess.run(bwrap_argv(folder, None, [sys.executable, "-c", "pass"], program=program),
+                probe = subprocess.run(bwrap_argv(folder, None, [sys.executable, "-c", "pass"], program=program,
+                                                  shm_mb=1),
                                        capture_output=True, text=True)
             _problems[program] = "" if probe.returncode == 0 else f"bwrap does not run here: {probe.stderr.strip()[:200]}"
     return _problems[program] or None
@@ -152,6 +156,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     unsandboxed = Bool(False, help="Start kernels without the sandbox where bubblewrap cannot run (a "
                                    "submission can then read and change anything the grader can).").tag(config=True)
     memory_limit_mb = Integer(4096, help="Address-space cap (MiB) of each grading kernel; 0: none.").tag(config=True)
+    file_limit_mb = Integer(256, help="Largest file (MiB) a grading kernel may write (RLIMIT_FSIZE: a bigger "
+                                      "write fails with 'File too large'); 0: none.").tag(config=True)
+    shm_limit_mb = Integer(64, help="Size (MiB) of a grading kernel's /dev/shm, a tmpfs of its own (memory the "
+                                    "address-space cap does not count); 0: bwrap's default.").tag(config=True)
     names_file = Unicode("", help="The names.txt kernels read (default: the course's data/names.txt)."
                          ).tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap program.").tag(config=True)
@@ -171,7 +179,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         spec_env = dict(self.kernel_spec.env or {})
-        zygote = self.kernel_spec.metadata.get(ZYGOTE_METADATA)  # {"path": its socket, "folder": its kernels' folder}
+        zygote = self.kernel_spec.metadata.get(ZYGOTE_METADATA)  # {"path": its socket, "folder": …, "timeout": s}
         problem = bwrap_problem(self.bwrap)
         if problem and not self.unsandboxed:
             raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
@@ -179,7 +187,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._folder, ignore_errors=True)
         if zygote:  # forked inside the zygote's sandbox, in the folder that sandbox can write
             self._folder, self._own_folder = Path(zygote["folder"]), False
-            clear_zygote(zygote["path"])
+            clear_zygote(zygote["path"], zygote["timeout"])
             empty_folder(self._folder)
         else:
             self._folder, self._own_folder = Path(tempfile.mkdtemp(prefix="kernel-")), True
@@ -201,15 +209,17 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.log.warning("UNSANDBOXED grading kernel: %s", problem)
             env["MAKEMORE_NAMES"] = self._names()
         if zygote:  # the launcher's arguments: the zygote's socket, the fork's memory cap
-            kernel_cmd = [*kernel_cmd, zygote["path"], str(self.memory_limit_mb)]
+            kernel_cmd = [*kernel_cmd, zygote["path"], str(self.memory_limit_mb), str(self.file_limit_mb)]
         else:
-            if self.memory_limit_mb:
-                kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; ulimit -v "$1"; shift; exec "$@"', "limit",
-                              str(self.memory_limit_mb * 1024), *kernel_cmd]
+            if self.memory_limit_mb or self.file_limit_mb:  # ulimit's units: KiB, and 512-byte blocks
+                kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; [ "$1" = 0 ] || ulimit -v "$1"; '
+                              '[ "$2" = 0 ] || ulimit -f "$2"; shift 2; exec "$@"', "limit",
+                              str(self.memory_limit_mb * 1024), str(self.file_limit_mb * 2048), *kernel_cmd]
             if not problem:
                 # interrupts travel as messages: a signal to bwrap does not reach the kernel
                 self.kernel_spec.interrupt_mode = "message"
-                kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=work, program=self.bwrap)
+                kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=work, program=self.bwrap,
+                                        shm_mb=self.shm_limit_mb)
         kw["env"] = env
         kw["stdout"] = subprocess.DEVNULL  # ipykernel's "to connect another client" banner
         return kernel_cmd, kw
@@ -225,9 +235,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-def clear_zygote(path):
-    """Ask a zygote to kill every process left in its sandbox; return once it has."""
+def clear_zygote(path, timeout=30):
+    """Ask a zygote to kill every process left in its sandbox; return once it has (OSError, a
+    TimeoutError among them, if it does not answer within `timeout` seconds)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
         conn.connect(path)
         conn.sendall(json.dumps({"clear": True}).encode() + b"\n")
         reply = b""
@@ -251,7 +263,8 @@ def write_kernelspec(scratch, template, zygote=None):
         from . import zygote as zygote_module
 
         argv = [sys.executable, "-S", str(Path(zygote_module.__file__).resolve()), "launch", "{connection_file}"]
-        metadata[ZYGOTE_METADATA] = {"path": zygote.path, "folder": str(zygote.folder)}
+        metadata[ZYGOTE_METADATA] = {"path": zygote.path, "folder": str(zygote.folder),
+                                     "timeout": zygote_module.ZYGOTE_TIMEOUT}
     else:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
     spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env, "metadata": metadata}

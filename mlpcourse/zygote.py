@@ -30,6 +30,12 @@ import time
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+# every call the worker makes to its zygote is answered within this many seconds, or the zygote is
+# replaced (its start, which imports torch on a busy machine, gets START_TIMEOUT)
+ZYGOTE_TIMEOUT = 30
+START_TIMEOUT = 300
+SECCOMP_MODULE = "mlpcourse_seccomp"  # the name mlpcourse/seccomp.py has inside the zygote's sandbox
 
 
 def _libc():
@@ -38,6 +44,12 @@ def _libc():
 
 def _die_with_parent():
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _set_dumpable(on):
+    """Off: no process of the same user may ptrace this one, open its /proc/PID/mem or use
+    process_vm_readv/writev on it (the kernel checks dumpability before any of them)."""
+    _libc().prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0)
 
 
 def _recv_line(conn):
@@ -60,7 +72,7 @@ def _send(conn, message):
 # --- inside the forked kernel ----------------------------------------------------------------
 
 
-def _become_kernel(request, closing):
+def _become_kernel(request, closing, sandboxed):
     """Runs in the fresh fork: shut it in, then turn it into an IPython kernel. Never returns."""
     code = 1
     try:
@@ -78,6 +90,12 @@ def _become_kernel(request, closing):
             cap = memory * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        file_cap = int(request.get("file_mb") or 0) * 1024 * 1024
+        if file_cap:  # no file it writes grows beyond this (Python then raises "File too large")
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_cap, file_cap))
+        _set_dumpable(True)  # the kernel's own business; the zygote stays undumpable
+        if sandboxed:  # nothing towards the zygote or pid 1: no ptrace, signals, limits (mlpcourse.seccomp)
+            sys.modules[SECCOMP_MODULE].install(os.getpid())
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(env)
@@ -137,6 +155,9 @@ def serve(fd, sandboxed):
     # Not PR_SET_PDEATHSIG here: it follows the *thread* that started us (a Dask worker thread),
     # not the worker process. bwrap's --die-with-parent and the loop below watch the parent instead.
     parent = os.getppid()
+    _set_dumpable(False)  # before anything else: no kernel it forks may ptrace it or read its memory
+    if sandboxed:  # mlpcourse/seccomp.py, bound beside this script in the sandbox
+        __import__(SECCOMP_MODULE)
     preload()
     listener = socket.socket(fileno=fd)
     sel = selectors.DefaultSelector()
@@ -156,12 +177,12 @@ def serve(fd, sandboxed):
                         sel.unregister(other)
                         other.close()
                     clients.clear()
-                    _send(conn, {"cleared": _kill_the_rest() if sandboxed else 0})
+                    _send(conn, {"cleared": _kill_the_rest() if sandboxed else 0, "pid": os.getpid()})
                     conn.close()
                 else:
                     pid = os.fork()
                     if pid == 0:
-                        _become_kernel(request, [sel, listener, conn, *clients])
+                        _become_kernel(request, [sel, listener, conn, *clients], sandboxed)
                     clients[conn] = pid
                     sel.register(conn, selectors.EVENT_READ)
                     _send(conn, {"pid": pid})
@@ -245,7 +266,7 @@ class Zygote:
     """One zygote process, started on first use (one per grading worker), in bubblewrap's sandbox:
     it sees the kernel folder `self.folder` (writable) and the data folder `self.data` (read-only)."""
 
-    def __init__(self, base, unsandboxed=False, program="bwrap"):
+    def __init__(self, base, unsandboxed=False, program="bwrap", shm_mb=0):
         from .notebooks import NUMERIC_PINS
         from .sandbox import NAMES_INSIDE, ZYGOTE_INSIDE, bwrap_argv, bwrap_problem, kernel_environment
 
@@ -271,16 +292,22 @@ class Zygote:
         if self.sandboxed:
             # the data folder is filled later (names_file), and seen inside through this bind
             cmd = bwrap_argv(self.folder, None, [sys.executable, ZYGOTE_INSIDE, "serve", str(fd), "sandboxed"],
-                             files=[(script, ZYGOTE_INSIDE), (self.data, os.path.dirname(NAMES_INSIDE))], program=program)
+                             files=[(script, ZYGOTE_INSIDE), (self.data, os.path.dirname(NAMES_INSIDE)),
+                                    (Path(script).with_name("seccomp.py"),
+                                     str(Path(ZYGOTE_INSIDE).with_name(SECCOMP_MODULE + ".py")))],
+                             program=program, shm_mb=shm_mb)
         else:
             env["MAKEMORE_NAMES"] = str(self.data / "names.txt")
             cmd = [sys.executable, script, "serve", str(fd), "unsandboxed"]
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=[fd], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         listener.close()
-        line = self.proc.stdout.readline()
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            line = self.proc.stdout.readline() if sel.select(START_TIMEOUT) else b""
         if line.strip() != b"ready":
-            raise RuntimeError("the grading zygote did not start")
+            self.close()
+            raise RuntimeError(f"the grading zygote did not start within {START_TIMEOUT} s")
 
     def names_file(self, names):
         """The path of this zygote's names.txt (written from `names`, bytes, the first time)."""
@@ -294,9 +321,61 @@ class Zygote:
         return self.proc.poll() is None
 
     def close(self):
+        """Kill the zygote's sandbox (bwrap's --die-with-parent takes the zygote and its kernels along)."""
         if self.alive():
             self.proc.kill()
             self.proc.wait()
+
+    def problem(self):
+        """Why this zygote may no longer fork kernels, or None. Checked by the worker before and after
+        every notebook: the zygote must be alive, neither it nor its sandbox's init may be stopped or
+        traced (/proc/PID/status, seen from outside the sandbox), and it must answer a clear request
+        (kill what the last kernel left) within ZYGOTE_TIMEOUT seconds."""
+        from .sandbox import clear_zygote
+
+        if not self.alive():
+            return "the grading zygote is gone"
+        for pid in _sandbox_processes(self.proc.pid):
+            state, tracer = _state(pid)
+            if state in ("T", "t"):
+                return f"a process of the zygote's sandbox (pid {pid}) was stopped"
+            if tracer:
+                return f"a process of the zygote's sandbox (pid {pid}) is traced by pid {tracer}"
+        try:
+            clear_zygote(self.path, timeout=ZYGOTE_TIMEOUT)
+        except (OSError, RuntimeError, ValueError) as exc:
+            return f"the grading zygote did not answer within {ZYGOTE_TIMEOUT} s ({exc})"
+        return None
+
+
+def _children():
+    """{pid: [child pids]} of every process this worker can see."""
+    tree = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path("/proc", entry, "stat").read_text()
+            except OSError:
+                continue
+            tree.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    return tree
+
+
+def _sandbox_processes(bwrap_pid):
+    """bwrap, its init inside the sandbox and the zygote (the first child of each, host pids)."""
+    tree, chain = _children(), [bwrap_pid]
+    while len(chain) < 3 and tree.get(chain[-1]):
+        chain.append(min(tree[chain[-1]]))
+    return chain
+
+
+def _state(pid):
+    """(state letter, tracer pid) of a process, from /proc/PID/status; ("", 0) once it is gone."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return "", 0
+    return fields.get("State", " ").split()[0], int(fields.get("TracerPid", "0").strip() or 0)
 
 
 def _remove_stale(base):
@@ -310,26 +389,46 @@ def _remove_stale(base):
 _zygote = None
 
 
-def shared_zygote(base, unsandboxed=False, program="bwrap"):
+def shared_zygote(base, unsandboxed=False, program="bwrap", shm_mb=0):
     """This worker's zygote, started if needed; its socket and folders live in `base`."""
     global _zygote
     if _zygote is None or not _zygote.alive():
-        _zygote = Zygote(base, unsandboxed, program)
+        _zygote = Zygote(base, unsandboxed, program, shm_mb)
     return _zygote
+
+
+def replace_zygote():
+    """Kill this worker's zygote (it failed Zygote.problem); the next shared_zygote starts a new one."""
+    global _zygote
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
 
 
 # --- the launcher (what jupyter_client starts) -----------------------------------------------------
 
 
-def launch(connection_file, zygote_path, memory_mb="0"):
-    """Ask the zygote at zygote_path for a kernel (address space capped at memory_mb MiB, 0: no cap);
-    relay interrupts; exit with the kernel's exit status."""
+def launch(connection_file, zygote_path, memory_mb="0", file_mb="0"):
+    """Ask the zygote at zygote_path for a kernel (address space capped at memory_mb MiB, files at
+    file_mb MiB, 0: no cap); relay interrupts; exit with the kernel's exit status."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(ZYGOTE_TIMEOUT)  # until the zygote has forked; then as long as the kernel lives
     conn.connect(zygote_path)
     env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
     request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(), "env": env,
-               "memory_mb": memory_mb}
+               "memory_mb": memory_mb, "file_mb": file_mb}
     conn.sendall(json.dumps(request).encode() + b"\n")
+    forked = b""
+    while not forked.endswith(b"\n"):
+        try:
+            chunk = conn.recv(1)
+        except TimeoutError:
+            print(f"the grading zygote did not fork a kernel within {ZYGOTE_TIMEOUT} s", file=sys.stderr)
+            return 1
+        if not chunk:
+            return 1
+        forked += chunk
+    conn.settimeout(None)
 
     def forward(sig, _frame):
         _send(conn, {"signal": sig})
@@ -358,9 +457,9 @@ def main(argv=None):
     if argv[:1] == ["serve"]:
         serve(int(argv[1]), argv[2] == "sandboxed")
         return 0
-    if argv[:1] == ["launch"] and len(argv) in (3, 4):
+    if argv[:1] == ["launch"] and len(argv) in (3, 4, 5):
         return launch(*argv[1:])
-    print("usage: zygote.py serve FD sandboxed|unsandboxed | launch CONNECTION_FILE ZYGOTE_SOCKET [MEMORY_MB]",
+    print("usage: zygote.py serve FD sandboxed|unsandboxed | launch CONNECTION_FILE ZYGOTE_SOCKET [MEMORY_MB [FILE_MB]]",
           file=sys.stderr)
     return 2
 

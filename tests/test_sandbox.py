@@ -150,6 +150,8 @@ def _grade(grader, user, course, students):
         return
     code = ("import sys; from mlpcourse.classroom import grade_class\n"
             f"r = grade_class({str(course)!r}, students={students!r}, workers=1, progress=False, feedback=False)\n"
+            "from mlpcourse.class_reports import export_csv\n"  # build/grades.csv, as the command writes it
+            f"export_csv(r, {str(course / 'build' / 'grades.csv')!r})\n"
             "sys.exit(1 if r['changed_files'] else 0)")
     out = subprocess.run(_as(user, [sys.executable, "-c", code]), capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
@@ -279,3 +281,273 @@ def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks
 
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         assert gb.find_submission_notebook(second, second, "broken").score == 12.0
+
+
+# --- a kernel against the process that forks the next student's kernel (issue 27) -----------------
+
+# The attacker's answer cell: every way towards its parent (under the class grader, the worker's
+# zygote), then a background process that would record what the next kernels do, and files planted
+# where the next kernel might look. Each attempt reports an errno (or what it got).
+REACH = """
+import ctypes, json, os, resource, signal, time
+_libc = ctypes.CDLL(None, use_errno=True)
+_parent = os.getppid()
+_r = {{"parent": _parent}}
+def _try(name, call):
+    try:
+        _r[name] = call()
+    except OSError as e:
+        _r[name] = "errno %d" % e.errno
+def _c(result):
+    if result == -1:
+        raise OSError(ctypes.get_errno(), "refused")
+    return "done"
+_try("ptrace_attach", lambda: _c(_libc.ptrace(16, _parent, 0, 0)))
+_try("ptrace_seize", lambda: _c(_libc.ptrace(0x4206, _parent, 0, 0)))
+class _Iov(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+_buf = ctypes.create_string_buffer(64)
+_mine = _Iov(ctypes.addressof(_buf), 64)
+_addr = int(open("/proc/self/maps").readline().split("-")[0], 16)  # mapped in the parent too (a fork)
+_theirs = _Iov(_addr, 64)
+_try("process_vm_readv", lambda: _c(_libc.process_vm_readv(_parent, ctypes.byref(_mine), 1, ctypes.byref(_theirs), 1, 0)))
+_try("process_vm_writev", lambda: _c(_libc.process_vm_writev(_parent, ctypes.byref(_mine), 1, ctypes.byref(_theirs), 1, 0)))
+_try("proc_mem", lambda: open("/proc/%d/mem" % _parent, "r+b").close() or "opened")
+_try("sigstop_parent", lambda: os.kill(_parent, signal.SIGSTOP) or "sent")
+_try("sigstop_init", lambda: os.kill(1, signal.SIGSTOP) or "sent")
+_try("sigstop_all", lambda: os.kill(-1, signal.SIGSTOP) or "sent")
+_try("prlimit_parent", lambda: resource.prlimit(_parent, resource.RLIMIT_NOFILE, (3, 3)) and "set")
+_try("affinity_parent", lambda: os.sched_setaffinity(_parent, {{0}}) or "set")
+_try("nice_user", lambda: os.setpriority(os.PRIO_USER, os.getuid(), 19) or "set")
+_try("pidfd_parent", lambda: os.pidfd_open(_parent) and "opened")
+for _place in ["/dev/shm", os.environ.get("HOME", "."), ".", "/dev", "/tmp"]:
+    try:
+        with open(os.path.join(_place, "planted-{tag}"), "w") as _f:
+            _f.write("planted")
+    except OSError:
+        pass
+if os.fork() == 0:  # a recorder: what any later process shows in /proc, into /dev/shm
+    os.setsid()
+    if os.fork() == 0:
+        _end = time.monotonic() + 600
+        while time.monotonic() < _end:
+            for _p in os.listdir("/proc"):
+                if _p.isdigit():
+                    for _what in ("cmdline", "environ", "mem"):
+                        try:
+                            with open("/proc/%s/%s" % (_p, _what), "rb") as _f, open("/dev/shm/recorded-{tag}", "ab") as _out:
+                                _out.write(_f.read(65536))
+                        except (OSError, ValueError):
+                            pass
+            time.sleep(0.05)
+        os._exit(0)
+    os._exit(0)
+print("REACH", json.dumps(_r))
+"""
+# The reader comes last: it looks everywhere the attacker planted or recorded, and runs whatever
+# answer of another student it finds.
+READ = """
+import json, os, pathlib
+_found, _cells = [], []
+for _place in ["/dev/shm", os.environ.get("HOME", "."), ".", "/dev", "/tmp"]:
+    try:
+        _names = os.listdir(_place)
+    except OSError:
+        continue
+    for _n in _names:
+        if "{tag}" in _n:
+            _found.append(os.path.join(_place, _n))
+            try:
+                _text = pathlib.Path(_place, _n).read_bytes()
+            except OSError:
+                continue
+            _cells += [c for c in _text.split(b"\\x00") if b"SECRET" + b"-{tag}" in c]
+print("READ", json.dumps({{"found": _found, "secrets": len(_cells)}}))
+"""
+
+
+def _marked(autograded_path, prefix):
+    nb = nbformat.read(autograded_path, as_version=4)
+    lines = [line for c in nb.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
+             if line.startswith(prefix + " ")]
+    errors = [o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end: {errors}"
+    return json.loads(lines[0][len(prefix) + 1:])
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user, notebooks, tmp_path):
+    """An attacker, a victim and a reader in one class, graded in that order by one worker (under the
+    class grader they share its zygote): nothing reaches the zygote, the victim's cells never reach
+    the attacker or the reader, everyone earns what their answers earn, and the run finishes."""
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:  # kernels from scratch import torch in a cell
+        config.write("\nc.SafeExecute.timeout = 300\n")
+    tag = uuid.uuid4().hex[:8]
+    answers = reference_answers(src)
+    write_submission(course, "aaa_attacker", {SECTION: answered(rel, dict(
+        answers, n_examples=answers["n_examples"] + "\n" + REACH.format(tag=tag)))})
+    write_submission(course, "mmm_victim", {SECTION: answered(rel, {
+        gid: f"# SECRET-{tag} of the victim\n{text}" for gid, text in answers.items()})})
+    write_submission(course, "zzz_reader", {SECTION: answered(rel, {"vocab": READ.format(tag=tag)})})
+    _grade(grader, user, course, ["aaa_attacker", "mmm_victim", "zzz_reader"])
+
+    def autograded(student):
+        return course / "autograded" / student / SECTION / f"{SECTION}.ipynb"
+
+    reach = _marked(autograded("aaa_attacker"), "REACH")
+    if grader == "class":  # its parent is the zygote: every way towards it is refused
+        reached = {k: v for k, v in reach.items() if k != "parent" and not str(v).startswith("errno ")}
+        assert reached == {}, f"a forked kernel reached its zygote: {reached}"
+    read = _marked(autograded("zzz_reader"), "READ")
+    assert read == {"found": [], "secrets": 0}, f"the next kernels found what the attacker left: {read}"
+    assert f"SECRET-{tag}" not in autograded("aaa_attacker").read_text()
+    assert f"SECRET-{tag}" not in autograded("zzz_reader").read_text()
+    assert _score(course, "aaa_attacker") == 5.0  # what its answers earn
+    assert _score(course, "mmm_victim") == 5.0
+    assert _score(course, "zzz_reader") == 0.0  # it typed no answer of its own
+    shutil.rmtree(course, ignore_errors=True)
+
+
+def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again(notebooks, tmp_path):
+    """What the seccomp filter and PR_SET_DUMPABLE refuse a kernel, done from outside (as a successful
+    exploit would): the zygote is stopped while it serves a notebook, then before one. The worker does
+    not hang (every call to the zygote has a timeout), replaces the zygote, and grades that notebook
+    again from a kernel started from scratch: it earns what its answers earn."""
+    import signal
+
+    from mlpcourse import zygote as zygote_module
+    from mlpcourse.classroom import build_template
+    from mlpcourse.grade_notebook import grade_task
+
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:  # kernels from scratch import torch in a cell
+        config.write("\nc.SafeExecute.timeout = 300\n")
+    limits = {"memory_limit_mb": 2048, "file_limit_mb": 256, "shm_limit_mb": 64, "preload": True, "bwrap": "bwrap"}
+    template = build_template(course, limits, [SECTION])
+    answers = reference_answers(src)
+    # the first answer waits until its zygote (its parent) is stopped; graded again from a kernel
+    # started from scratch (whose parent is bubblewrap), it goes straight on
+    waits = ("import os, pathlib, time\npathlib.Path('started').write_text('')\n"
+             "_zygote = b'zygote.py' in pathlib.Path('/proc/%d/cmdline' % os.getppid()).read_bytes()\n"
+             "while _zygote and open('/proc/%d/stat' % os.getppid()).read().rsplit(')', 1)[1].split()[0] != 'T':\n"
+             "    time.sleep(0.1)\n")
+    payload = nbformat.writes(answered(rel, dict(answers, vocab=waits + answers["vocab"]))).encode()
+    task = {"student": "s1", "notebook": SECTION, "payload": payload, "files": {}}
+    stopped = []
+
+    def stop_the_zygote_once_its_kernel_runs():
+        while not stopped:
+            zygote = zygote_module._zygote
+            if zygote is not None and (zygote.folder / "work" / "started").exists():
+                pid = zygote_module._sandbox_processes(zygote.proc.pid)[2]
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            time.sleep(0.05)
+
+    try:
+        stopper = threading.Thread(target=stop_the_zygote_once_its_kernel_runs, daemon=True)
+        stopper.start()
+        result = grade_task(template, task)
+        stopper.join()
+        assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
+        assert result["status"] == "ok", result["reason"]
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert not Path(f"/proc/{stopped[0]}").exists() or zygote_module._state(stopped[0])[0] in ("Z", "")
+
+        # stopped before the notebook: its kernel cannot be forked (the clear request times out)
+        zygote = zygote_module.shared_zygote(str(grading_base()), shm_mb=64)
+        os.kill(zygote_module._sandbox_processes(zygote.proc.pid)[2], signal.SIGSTOP)
+        honest = nbformat.writes(answered(rel, answers)).encode()
+        result = grade_task(template, dict(task, student="s2", payload=honest))
+        assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
+        assert result["status"] == "ok", result["reason"]
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert zygote_module._zygote is None or zygote_module._zygote is not zygote
+    finally:
+        zygote_module.replace_zygote()
+        shutil.rmtree(course, ignore_errors=True)
+
+
+# --- limits of every kernel: disk and output (issue 27) ----------------------------------------------
+
+FLOOD_LIMITS = """
+c.SafeExecute.timeout = 300
+c.SandboxedKernelManager.file_limit_mb = 16
+c.SandboxedKernelManager.shm_limit_mb = 8
+c.SafeExecute.max_cell_chars = 1_000_000
+c.SafeExecute.max_notebook_chars = 2_000_000
+"""
+# in the answer cell of build_dataset: 64 MiB into one file of its folder, 32 MiB into /dev/shm, then
+# 10.5 million characters on one line (the 900,000 before it and the 600,000 after it: other cells)
+FLOOD = """
+import json, os, sys
+def _fill(path, mib):
+    written = 0
+    try:
+        with open(path, "wb") as f:
+            for _ in range(mib):
+                f.write(b"x" * 2**20)
+                f.flush()
+                written += 2**20
+    except OSError as e:
+        return {{"written": written, "errno": e.errno, "size": os.path.getsize(path)}}
+    return {{"written": written, "errno": 0, "size": os.path.getsize(path)}}
+_r = {{"folder": _fill("big-{tag}", 64), "shm": _fill("/dev/shm/big-{tag}", 32)}}
+print("FLOOD", json.dumps(_r), file=sys.stderr, flush=True)  # an output of its own, before the flood
+print("b" * 10_500_000)
+"""
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_limits_cost_only_the_notebook_that_hits_them(grader, user, notebooks, tmp_path):
+    """Disk (a file in its folder, /dev/shm) and output (characters per cell and per notebook, on one
+    line) are capped for every kernel under both graders; the flooder keeps the points its answers
+    earn, loses its output past the limits with an OutputLimit error that says why, and the honest
+    student graded after it is untouched."""
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(FLOOD_LIMITS)
+    tag = uuid.uuid4().hex[:8]
+    answers = reference_answers(src)
+    flood = dict(answers, vocab=answers["vocab"] + "\nprint('a' * 900_000)",
+                 build_dataset=answers["build_dataset"] + "\n" + FLOOD.format(tag=tag),
+                 n_examples=answers["n_examples"] + "\nprint('c' * 600_000)")
+    write_submission(course, "flooder", {SECTION: answered(rel, flood)})
+    write_submission(course, "honest", {SECTION: answered(rel, answers)})
+    _grade(grader, user, course, ["flooder", "honest"])
+
+    path = course / "autograded" / "flooder" / SECTION / f"{SECTION}.ipynb"
+    report = _marked(path, "FLOOD")
+    assert report["folder"]["errno"] == 27 and report["folder"]["size"] <= 16 * 2**20, report  # EFBIG
+    assert report["shm"]["errno"] == 28 and report["shm"]["size"] <= 8 * 2**20, report  # ENOSPC
+    nb = nbformat.read(path, as_version=4)
+    outputs = {nbgrader_meta(c).get("grade_id"): c.get("outputs", []) for c in nb.cells}
+    texts = {gid: "".join(o.get("text", "") for o in outs) for gid, outs in outputs.items()}
+    cut = {gid: [o["evalue"] for o in outs if o.get("ename") == "OutputLimit"] for gid, outs in outputs.items()}
+    # kept: the first cell's 900,000; of the 10.5 million on one line, what fits in the cell's 1,000,000;
+    # of the last 600,000, what fits in the notebook's 2,000,000 (figures count too)
+    assert "a" * 900_000 in texts["vocab"] and cut["vocab"] == []
+    assert 900_000 < texts["build_dataset"].count("b") <= 1_000_000
+    assert cut["build_dataset"] and "this cell's output went over 1,000,000 characters" in cut["build_dataset"][0]
+    assert texts["n_examples"].count("c") < 100_000
+    assert cut["n_examples"] and "the notebook's output went over 2,000,000 characters" in cut["n_examples"][0]
+    assert len(path.read_text()) < 2_000_000 + 100_000  # the notebook's own cells on top
+    assert _score(course, "flooder") == 5.0 and _score(course, "honest") == 5.0
+    if grader == "class":
+        import csv
+
+        rows = {r["student"]: r for r in csv.DictReader(open(course / "build" / "grades.csv"))}
+        assert rows["flooder"]["status"] == "output limit", rows["flooder"]
+        assert "over 1,000,000 characters" in rows["flooder"]["reason"]
+        assert rows["honest"]["status"] == "ok"
+    shutil.rmtree(course, ignore_errors=True)
