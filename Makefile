@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test test-lectures setup install data sandbox browser release lectures check nbval-copies clean
+.PHONY: all test test-lectures setup install data sandbox browser hub hub-setup hub-stop release lectures check nbval-copies clean
 
 ## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
 all: setup
@@ -49,6 +49,27 @@ sandbox:
 browser:
 	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || { echo "install Debian's chromium (apt-get install chromium) for the browser test"; exit 1; }; \
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }
+
+## hub: the course's JupyterHub on this machine, as root (README: On a JupyterHub): the class of
+## ROSTER (default hub/users.csv) gets accounts and groups, then the hub runs in the foreground on
+## 127.0.0.1:$(HUB_PORT) until Ctrl-C (or `make hub-stop` from another shell)
+ROSTER     ?= hub/users.csv
+HUB_PORT   ?= 8000
+hub: setup hub-setup
+	$(PY) -m mlpcourse hub roster $(ROSTER)
+	$(PY) -m mlpcourse hub run --port $(HUB_PORT)
+
+hub-stop:
+	$(PY) -m mlpcourse hub stop
+
+# JupyterHub's proxy (configurable-http-proxy, npm) in build/node; node and npm from Debian, installed
+# with apt when missing (as root)
+CHP_VERSION := 5.3.0
+hub-setup: install
+	@command -v npm >/dev/null || { test "$$(id -u)" = 0 || { echo "install Debian's nodejs and npm for JupyterHub's proxy"; exit 1; }; \
+	  apt-get install -y -qq nodejs npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }; }
+	@test -x build/node/node_modules/.bin/configurable-http-proxy || \
+	  npm install --silent --no-fund --no-audit --prefix build/node configurable-http-proxy@$(CHP_VERSION)
 
 # nbval runs copies of the section folders (mlpcourse/testcopies.py), so that what a notebook writes
 # (07's best_model.pt) never lands in source/. `make test`: every notebook at its grading parameters' length,

@@ -1,4 +1,4 @@
-"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | nbval-copies | check | grade | student-setup | benchmark | all (see the README)."""
+"""python -m mlpcourse COMMAND: provision | library | release | gradebook | lectures | nbval-copies | check | grade | student-setup | hub | benchmark | all (see the README)."""
 import sys
 
 
@@ -13,6 +13,8 @@ def main(argv=None):
         from .classroom import main as run
     elif command == "student-setup":
         from .student_setup import main as run
+    elif command == "hub":
+        from .hub import main as run
     elif command == "benchmark":
         from .benchmark import main as run
     elif command == "release":

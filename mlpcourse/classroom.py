@@ -409,9 +409,13 @@ def main(argv=None):
     parser.add_argument("--unsandboxed", action="store_true", default=None,
                         help="grade even where bubblewrap cannot run (kernels can then read and change "
                              "anything this user can); the report says so")
-    parser.add_argument("--csv", default=str(COURSE_ROOT / "build" / "grades.csv"), help="where to export grades")
+    parser.add_argument("--course", default=str(COURSE_ROOT),
+                        help="the course directory (default: this repository; on the course's JupyterHub, "
+                             "the instructor's copy)")
+    parser.add_argument("--csv", help="where to export grades (default: build/grades.csv in the course directory)")
     args = parser.parse_args(argv)
-    report = grade_class(COURSE_ROOT, args.student, args.scheduler, args.workers, args.db_url,
+    args.csv = args.csv or str(Path(args.course) / "build" / "grades.csv")
+    report = grade_class(Path(args.course).absolute(), args.student, args.scheduler, args.workers, args.db_url,
                          assignments=args.assignment, unsandboxed=args.unsandboxed)
     export_csv(report, args.csv)
     print_report(report)
