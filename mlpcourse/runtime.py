@@ -1,9 +1,9 @@
-"""The first part of every section's makemore.py: reading names.txt (checksum-verified) and the
+"""The machinery of every section's makemore.py: reading names.txt (checksum-verified) and the
 grader's short runs under nbgrader's Validate.
 
-mlpcourse.library copies this text, then runtime_figures.py and runtime_checks.py, into each
-section's makemore.py, above the code of the earlier sections. It holds no graded function; the
-course's own tools import it for the same checksum and download (mlpcourse.data).
+mlpcourse.library copies this text into each section's makemore.py, below the code of the earlier
+sections and the figures, under the line that marks the course's machinery. It holds no graded
+function; the course's own tools import it for the same checksum and download (mlpcourse.data).
 """
 import hashlib
 import os

@@ -1,7 +1,7 @@
 """The comparisons the tests use, captured before any answer runs, and the refusal of the course's
 own functions inside an answer (makemore.checks).
 
-mlpcourse.library copies this text into each section's makemore.py, after the figures. The
+mlpcourse.library copies this text into each section's makemore.py, after mlpcourse/runtime.py. The
 hidden checks take their verdict in the grader (mlpcourse.hidden_checks); these helpers keep the
 visible asserts' messages true in the student's kernel and refuse delegation there.
 """

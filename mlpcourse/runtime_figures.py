@@ -1,7 +1,7 @@
 """The figures every section's makemore.py can draw, used more than once in the notebooks.
 
-mlpcourse.library copies this text into each section's makemore.py, after mlpcourse/runtime.py.
-It holds no graded function.
+mlpcourse.library copies this text into each section's makemore.py, after the code of the earlier
+sections. It holds no graded function.
 """
 # --- figures ------------------------------------------------------------------------------
 

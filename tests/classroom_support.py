@@ -20,7 +20,7 @@ from mlpcourse.course import (COURSE_ROOT as ROOT, LIBRARY, config_files, releas
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
 NOTEBOOKS = ["01_dataset", "02_forward_pass"]
-FULL = {"01_dataset": 5.0, "02_forward_pass": 12.0}
+FULL = {"01_dataset": 8.0, "02_forward_pass": 15.0}
 
 LIMITS = """
 c.SafeExecute.timeout = 10
@@ -141,16 +141,16 @@ def build_class(course):
     add("zzz_honest", honest, {})
     # a kernel that dies in the middle of 02: the points before it stay, 01 is untouched
     add("dies", {**honest, "02_forward_pass": ref("02_forward_pass", flatten=lambda s: "import os\nos._exit(1)\n" + s)},
-        {"02_forward_pass": 4.0})
+        {"02_forward_pass": 5.0})
     # SystemExit in an answer cell: only that answer is lost
     add("exits", {**honest, "01_dataset": ref("01_dataset", build_dataset=lambda s: "import sys\nsys.exit(3)\n" + s)},
-        {"01_dataset": 2.0})
+        {"01_dataset": 6.0})
     # a runaway allocation (3.2 GB over a 2 GB cap) fails only its own cell
     add("hog", {**honest, "02_forward_pass": ref("02_forward_pass", embed=lambda s: "_hog = torch.ones(800_000_000)\n" + s)},
-        {"02_forward_pass": 11.0})
+        {"02_forward_pass": 14.0})
     # an endless loop is interrupted by the cell time limit
     add("loops", {**honest, "01_dataset": ref("01_dataset", n_examples=lambda s: "while True:\n    pass\n" + s)},
-        {"01_dataset": 4.0})
+        {"01_dataset": 6.0})
     # not valid JSON; a missing notebook; unexpected extra files (one in each section's folder)
     write_submission(course, "broken_json", {"02_forward_pass": honest["02_forward_pass"]})
     broken = course / "submitted" / "broken_json" / "01_dataset" / "01_dataset.ipynb"
@@ -168,7 +168,7 @@ def build_class(course):
     _cell(tampered, "n_examples_test").cell_type = "markdown"
     for key in ("outputs", "execution_count"):
         _cell(tampered, "n_examples_test").pop(key, None)
-    add("tampered", {**honest, "01_dataset": tampered}, {"01_dataset": 0.0})
+    add("tampered", {**honest, "01_dataset": tampered}, {"01_dataset": 3.0})  # Parts D and E untouched
     # a duplicated test cell does not change a grade, honest or not
     dup = ref("01_dataset")
     copy = nbformat.from_dict(dict(_cell(dup, "vocab_test")))
@@ -180,7 +180,7 @@ def build_class(course):
     fake["id"] = "fake-cell"
     fake["source"] = "pass"
     dup_cheat.cells.insert(dup_cheat.cells.index(_cell(dup_cheat, "vocab_test")) + 1, fake)
-    add("duplicate_cheat", {**honest, "01_dataset": dup_cheat}, {"01_dataset": 4.0})
+    add("duplicate_cheat", {**honest, "01_dataset": dup_cheat}, {"01_dataset": 7.0})
     # redefined comparison helpers: in an answer cell, and again inside an answer's function
     cheat = ref("02_forward_pass",
                 softmax=lambda s: wrong("02_forward_pass", "softmax over the wrong dim")(s) + "\n" + PATCH_HELPERS,
@@ -189,7 +189,7 @@ def build_class(course):
                                "    builtins.abs = lambda x: 0\n    math.isclose = lambda *a, **k: True\n"
                                "    makemore.checks.close = lambda *a, **k: True\n"
                                "    return -prob[torch.arange(Y.shape[0]), Y].log().sum()"))
-    add("helper_cheat", {**honest, "02_forward_pass": cheat}, {"02_forward_pass": 8.0})
+    add("helper_cheat", {**honest, "02_forward_pass": cheat}, {"02_forward_pass": 12.0})
     # tries to overwrite the course data, source/ and release/ from its kernel: those of the
     # repository (where the mlpcourse package is) and those of the course being graded. The
     # sandbox shows it neither; its own folder is the one place it can write.
@@ -222,7 +222,7 @@ print('own folder writable')
     cheat_lib = (LIBRARY_CHEAT + lib + LIBRARY_CHEAT_END).encode()
     add("library_cheat", {**honest, "02_forward_pass": ref("02_forward_pass",
                                                             softmax=wrong("02_forward_pass", "softmax over the wrong dim"))},
-        {"02_forward_pass": 10.0},
+        {"02_forward_pass": 14.0},
         files={"01_dataset": {LIBRARY: released_library(course, "01_dataset")}, "02_forward_pass": {LIBRARY: cheat_lib}})
     return expected
 

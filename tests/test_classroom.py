@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_support import (HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, nbgrader,
+from classroom_support import (FULL, HAND_BACK_LIBRARY, NOTEBOOKS, ROOT, build_class, free_port, make_course, nbgrader,
                                 run, wait_for)
 from mlpcourse.class_reports import scores_of
 from mlpcourse.classroom import course_fingerprint, grade_class
@@ -154,7 +154,7 @@ def test_honest_submissions_score_in_full_on_both_runs(graded):
     for report in (graded["first"], graded["second"]):
         got = scores_of(report)
         for student in ("aaa_honest", "zzz_honest", "extras", "duplicated", "vandal", "resubmits_library"):
-            assert [got[(student, n)] for n in NOTEBOOKS] == [5.0, 12.0], student
+            assert [got[(student, n)] for n in NOTEBOOKS] == [FULL[n] for n in NOTEBOOKS], student
 
 
 def test_grading_twice_gives_identical_grades(graded):
@@ -332,7 +332,7 @@ def test_nbgrader_failing_once_is_tried_again(one_task, monkeypatch):
     result = grade_notebook.grade_task(template, task)
     assert len(calls) == 2
     assert result["status"] == "ok", result["reason"]
-    assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 12.0
+    assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == FULL["02_forward_pass"]
     assert result["nbgrader_failures"] == ["zmq.error.ZMQError: Address already in use"]
 
 

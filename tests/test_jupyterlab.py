@@ -33,7 +33,7 @@ from mlpcourse.submissions import answered, reference_answers
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 SECTION = "01_dataset"
-TYPED = "n_examples"  # the Part the student answers in the browser; the others are answered on disk
+TYPED = "contexts"  # the Part the student answers in the browser; the others are answered on disk
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 

@@ -63,10 +63,10 @@ def test_a_correct_notebook_validates(section, tmp_path):
 def test_a_wrong_answer_is_named_with_its_test(tmp_path):
     section = "01_dataset"
     answers = reference_answers(nbformat.read(source_notebook(section), as_version=4))
-    answers["n_examples"] = "n_examples = len(words)  # one example per name: wrong"
+    answers["n_examples"] = "def count_examples(words):\n    return len(words)  # one example per name: wrong"
     seconds, out = validate(student_folder(tmp_path, section, answers), section, tmp_path)
-    assert "VALIDATION FAILED" in out, f"Validate passed a wrong n_examples:\n{out[-2000:]}"
-    assert "n_examples > len(words)" in out and "AssertionError" in out, (
+    assert "VALIDATION FAILED" in out, f"Validate passed a wrong count_examples:\n{out[-2000:]}"
+    assert "count_examples(['emma']) == 5" in out and "AssertionError" in out, (
         f"Validate does not show the test that failed and its message:\n{out[-3000:]}")
 
 

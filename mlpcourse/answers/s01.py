@@ -20,6 +20,23 @@ MISTAKES = [
             old="context = [0] * block_size", new="context = [0, 0, 0]", loses=["build_dataset_test"]),
     mistake("n_examples", "forgot the example for the final '.'",
             old="sum(len(w) + 1 for w in words)", new="sum(len(w) for w in words)", loses=["n_examples_test"]),
+    mistake("n_examples", "counts by building the data set instead of working the number out",
+            old="return sum(len(w) + 1 for w in words)", new="return len(build_dataset(words, 3, stoi)[1])",
+            loses=["n_examples_test"]),
+    mistake("n_examples", "one example per character of the context: block_size per name added",
+            old="sum(len(w) + 1 for w in words)", new="sum(len(w) + 3 for w in words)", loses=["n_examples_test"]),
+    mistake("contexts", "the window includes the target itself",
+            old="context_of_b = '..isa'\ncontext_of_second_l = 'sabel'",
+            new="context_of_b = '.isab'\ncontext_of_second_l = 'abell'", loses=["contexts_test"]),
+    mistake("contexts", "padding put after the letters instead of before them",
+            old="context_of_b = '..isa'", new="context_of_b = 'isa..'", loses=["contexts_test"]),
+    mistake("contexts", "the second l taken for the first one",
+            old="context_of_second_l = 'sabel'", new="context_of_second_l = 'isabe'", loses=["contexts_test"]),
+    mistake("in_place", "the rows a correct build_dataset would give: the shared list not noticed",
+            old="in_place_rows = [[13, 1, 0]] * 5",
+            new="in_place_rows = [[0, 0, 0], [0, 0, 5], [0, 5, 13], [5, 13, 13], [13, 13, 1]]", loses=["in_place_test"]),
+    mistake("in_place", "every row taken for the first window",
+            old="in_place_rows = [[13, 1, 0]] * 5", new="in_place_rows = [[0, 0, 0]] * 5", loses=["in_place_test"]),
 ]
 
 ALTERNATIVES = [
@@ -43,5 +60,11 @@ def build_dataset(words, block_size, stoi):
     return X, Y
 '''.strip()),
     alternative("n_examples", "total characters plus number of names",
-                new="n_examples = len(''.join(words)) + len(words)"),
+                new="def count_examples(words):\n    return len(''.join(words)) + len(words)"),
+    alternative("contexts", "read off build_dataset's rows after working them out",
+                new="_X5, _Y5 = build_dataset(['isabella'], 5, stoi)\n"
+                    "context_of_b = ''.join(itos[i] for i in _X5[3].tolist())\n"
+                    "context_of_second_l = ''.join(itos[i] for i in _X5[6].tolist())"),
+    alternative("in_place", "five separate lists with the same numbers",
+                new="in_place_rows = [[13, 1, 0] for _ in range(5)]"),
 ]

@@ -26,6 +26,18 @@ MISTAKES = [
                 "    lambda lines: [l.replace('assert ', 'assert True or ') for l in lines])\n"
                 "n_params = sum(p.nelement() for p in parameters)",
             loses=["n_params_test"]),
+    mistake("shapes", "C[X] read as a flat row per example, not one row of C per index",
+            old="shape_emb = (1000, 8, 10)", new="shape_emb = (1000, 80)", loses=["shapes_test"]),
+    mistake("shapes", "prob[:, Y] taken for the one entry per row that nll needs",
+            old="shape_picked = (32, 32)", new="shape_picked = (32,)", loses=["shapes_test"]),
+    mistake("shapes", "a column bias expected to raise an error for a single example",
+            old="shape_column_bias = (100, 100)", new="shape_column_bias = None", loses=["shapes_test"]),
+    mistake("no_tanh", "b1 forgotten: it goes through W2 as well",
+            old="return W1 @ W2, b1 @ W2 + b2", new="return W1 @ W2, b2", loses=["no_tanh_test"]),
+    mistake("no_tanh", "the two biases added as they are",
+            old="return W1 @ W2, b1 @ W2 + b2", new="return W1 @ W2, b1[:b2.shape[0]] + b2", loses=["no_tanh_test"]),
+    mistake("no_tanh", "the product taken the other way round and transposed to fit",
+            old="return W1 @ W2, b1 @ W2 + b2", new="return (W2.T @ W1.T), b1 @ W2 + b2", loses=["no_tanh_test"]),
     mistake("embed", "one_hot without num_classes",
             old="F.one_hot(X, num_classes=C.shape[0])", new="F.one_hot(X)", loses=["embed_test"]),
     mistake("embed", "indexing with the targets' shape confused: C indexed by the transposed X",
@@ -71,6 +83,12 @@ def make_params(g, vocab_size, n_embd, n_hidden, block_size):
     alternative("hidden_layer", "F.tanh", old="torch.tanh(x @ W1 + b1)", new="F.tanh(x @ W1 + b1)"),
     alternative("hidden_layer", "the shape checked with dim and size, an assert turned into ValueError",
                 old="tuple(b1.shape) != (W1.shape[1],)", new="b1.dim() != 1 or b1.size(0) != W1.size(1)"),
+    alternative("shapes", "torch.Size for the shapes", old="shape_emb = (1000, 8, 10)", new="shape_emb = torch.Size([1000, 8, 10])"),
+    alternative("no_tanh", "the bias as the layer's output for x = 0", new='''
+def collapse(W1, b1, W2, b2):
+    W = torch.mm(W1, W2)
+    b = (torch.zeros(W1.shape[0]) @ W1 + b1) @ W2 + b2
+    return W, b'''.strip()),
     alternative("softmax", "the library softmax", new="def softmax(logits):\n    return F.softmax(logits, dim=1)"),
     alternative("nll", "gather", old="-prob[torch.arange(Y.shape[0]), Y].log().mean()",
                 new="-prob.gather(1, Y.unsqueeze(1)).log().mean()"),

@@ -17,6 +17,25 @@ MISTAKES = [
             old="p.data += -lr * p.grad", new="p = p - lr * p.grad", loses=["train_step_test"]),
     mistake("train_step", "returns the loss tensor instead of a float",
             old="return loss.item()", new="return loss", loses=["train_step_test"]),
+    mistake("b2_grad", "every example pushes b2 by one: the one-hot part alone",
+            old="b2_grad_sum = 0.0", new="b2_grad_sum = 1.0", loses=["b2_grad_test"]),
+    mistake("b2_grad", "minus one, the sign of the one-hot part",
+            old="b2_grad_sum = 0.0", new="b2_grad_sum = -1.0", loses=["b2_grad_test"]),
+    mistake("min_loss", "training for ever is taken to reach 0",
+            old="min_loss = 5 * math.log(5) / 32", new="min_loss = 0.0", loses=["min_loss_test"]),
+    mistake("min_loss", "the cost of one '...' example, not the mean over all 32",
+            old="min_loss = 5 * math.log(5) / 32", new="min_loss = math.log(5)", loses=["min_loss_test"]),
+    mistake("min_loss", "averaged over the 27 characters instead of the 32 examples",
+            old="min_loss = 5 * math.log(5) / 32", new="min_loss = 5 * math.log(5) / 27", loses=["min_loss_test"]),
+    mistake("sampling", "steps taken for examples: the batch size forgotten",
+            old="uses_per_example = 200_000 * 32 / 228_146", new="uses_per_example = 200_000 / 228_146",
+            loses=["sampling_test"]),
+    mistake("sampling", "draws taken as distinct: the fraction never drawn as 1 - draws / examples",
+            old="never_drawn = (1 - 1 / 228_146) ** (1_000 * 32)", new="never_drawn = 1 - 32_000 / 228_146",
+            loses=["sampling_test"]),
+    mistake("sampling", "the chance of being drawn, not of being missed",
+            old="never_drawn = (1 - 1 / 228_146) ** (1_000 * 32)", new="never_drawn = 1 - (1 - 1 / 228_146) ** (1_000 * 32)",
+            loses=["sampling_test"]),
     mistake("get_batch", "draws the indices from the global random generator instead of g",
             old=", generator=g)", new=")", loses=["get_batch_test"]),
     mistake("get_batch", "draws separate indices for X and Y, so contexts lose their targets",
@@ -51,6 +70,11 @@ def train_step(parameters, X, Y, lr):
     loss.backward()
     opt.step()
     return loss.item()'''.strip()),
+    alternative("b2_grad", "an integer zero", old="b2_grad_sum = 0.0", new="b2_grad_sum = 0"),
+    alternative("min_loss", "five examples at probability 1/5, the rest free",
+                old="min_loss = 5 * math.log(5) / 32", new="min_loss = -5 * math.log(1 / 5) / 32"),
+    alternative("sampling", "the exponential approximation, and the count written out",
+                new="import math\nuses_per_example = 6_400_000 / 228_146\nnever_drawn = math.exp(-32_000 / 228_146)"),
     alternative("get_batch", "randint with the default low, index_select", new='''
 def get_batch(X, Y, batch_size, g):
     ix = torch.randint(len(Y), size=(batch_size,), generator=g)
