@@ -37,6 +37,18 @@ MISTAKES = [
             new="    loss.backward()\n    with torch.no_grad():\n        for p in parameters:\n            p -= 0.1 * p.grad\n"
                 "    return loss.item(), hpreact, h, logits",
             loses=["first_batch_test"]),
+    mistake("hpreact_std", "adds the standard deviations instead of the variances",
+            old="return math.sqrt(fan_in * w_std ** 2 + b_std ** 2)", new="return fan_in ** 0.5 * w_std + b_std",
+            loses=["hpreact_std_test"]),
+    mistake("hpreact_std", "the sum of fan_in terms grows like fan_in, not its square root",
+            old="return math.sqrt(fan_in * w_std ** 2 + b_std ** 2)", new="return math.sqrt((fan_in * w_std) ** 2 + b_std ** 2)",
+            loses=["hpreact_std_test"]),
+    mistake("hpreact_std", "forgets the bias",
+            old="return math.sqrt(fan_in * w_std ** 2 + b_std ** 2)", new="return math.sqrt(fan_in) * w_std",
+            loses=["hpreact_std_test"]),
+    mistake("hpreact_std", "returns the variance, not the standard deviation",
+            old="return math.sqrt(fan_in * w_std ** 2 + b_std ** 2)", new="return fan_in * w_std ** 2 + b_std ** 2",
+            loses=["hpreact_std_test"]),
     mistake("saturation", "forgets the absolute value (counts only h > 0.99)",
             old="(h.abs() > threshold)", new="(h > threshold)", loses=["saturation_test"]),
     mistake("saturation", "ignores the threshold argument",
@@ -88,6 +100,12 @@ def first_batch(parameters, X, Y, g, batch_size=32):
     logits = h @ W2 + b2
     loss = -logits.log_softmax(dim=1).gather(1, Y[ix].unsqueeze(1)).mean()
     return float(loss), hpreact, h, logits'''.strip()),
+    alternative("hpreact_std", "the variance of each term summed in a loop, with torch", new='''
+def predicted_hpreact_std(fan_in, w_std, b_std):
+    var = b_std ** 2
+    for _ in range(fan_in):
+        var += 1.0 * w_std ** 2
+    return torch.tensor(var, dtype=torch.float64).sqrt().item()'''.strip()),
     alternative("saturation", "a count divided by the number of entries", new='''
 def saturation(h, threshold=0.99):
     return (h.abs() > threshold).sum().item() / h.numel()'''.strip()),
