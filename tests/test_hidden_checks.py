@@ -178,12 +178,11 @@ def _hidden_parts(section, grade_id):
 
 
 @pytest.mark.parametrize("section, grade_id, answer, refused", [
-    ("06_capacity", "capacity_forward_test", "def forward(params, X):\n    return makemore.forward(params, X)\n",
-     "makemore.forward"),
-    ("07_sampling_and_tuning", "train_test",
-     "def train(ps, X, Y, max_steps, lr_at, g, batch_size=32, log_every=10_000):\n"
-     "    return makemore.train_mlp(ps, X, Y, max_steps, lr_at, g, batch_size=batch_size, log_every=log_every)\n",
-     "train_mlp"),
+    ("05_splits", "whole_split_loss_test",
+     "def split_loss(parameters, X, Y, chunk=10_000):\n"
+     "    with torch.no_grad():\n"
+     "        return makemore.loss_on(parameters, X, Y).item()\n",
+     "loss_on"),
 ])
 def test_an_answer_handing_its_work_to_the_course_gets_the_tests_own_message(section, grade_id, answer, refused,
                                                                             monkeypatch):
