@@ -15,12 +15,13 @@ import nbformat
 from mlpcourse.answers import catalogue
 from mlpcourse.assignments import generate
 from mlpcourse.check import copy_section
-from mlpcourse.course import (COURSE_ROOT as ROOT, LIBRARY, config_files, release_notebook, source_notebook,
-                              write_config_files)
+from mlpcourse.course import (COURSE_ROOT as ROOT, LIBRARY, config_files, graded_cells, release_notebook,
+                              source_notebook, write_config_files)
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
 NOTEBOOKS = ["01_dataset", "02_forward_pass"]
-FULL = {"01_dataset": 8.0, "02_forward_pass": 15.0}
+# the automatic points of each notebook, read from the instructor's version (never typed in twice)
+FULL = {n: sum(graded_cells(nbformat.read(source_notebook(n), as_version=4)).values()) for n in NOTEBOOKS}
 
 LIMITS = """
 c.SafeExecute.timeout = 10

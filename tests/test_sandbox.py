@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_support import ROOT, make_course
+from classroom_support import FULL, ROOT, make_course
 from mlpcourse.answers import catalogue
 from mlpcourse.course import nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grade_notebook import grading_base
@@ -216,7 +216,7 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
     # nothing written outside the kernel's folder: the course (new files included), the gradebook,
     # the repository, the grading folder, /tmp
     assert _tree(course) == before
-    assert _score(course, "aaa_wrong") == 5.0 - lost
+    assert _score(course, "aaa_wrong") == FULL[SECTION] - lost
     escaped = [ROOT / f"new-{tag}.txt", Path(f"/tmp/escaped-{tag}.txt"), base / f"escaped-{tag}.txt"]
     assert not [p for p in escaped if p.exists()]
     # no process left behind (a grace period for the kernel's killed processes to be reaped, not a time limit)
@@ -225,10 +225,10 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
         time.sleep(0.2)
     assert _processes_with(marker) == [], "a process started by a grading kernel outlived grading"
     # no points gained: the hostile notebook earns what its answers earn, the peeker nothing
-    assert _score(course, "hostile") == 5.0
+    assert _score(course, "hostile") == FULL[SECTION]
     assert _score(course, "peeker") == 0.0
     # the forger (wrong answers, verdicts forged in the kernel) earns what its answers earn
-    assert _score(course, "forger") == 5.0 - sum(float(nbgrader_meta(c).get("points", 0)) for c in src.cells
+    assert _score(course, "forger") == FULL[SECTION] - sum(float(nbgrader_meta(c).get("points", 0)) for c in src.cells
                                                   if nbgrader_meta(c).get("grade_id") in forged_loses)
     shutil.rmtree(course, ignore_errors=True)
 
@@ -246,7 +246,7 @@ def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_p
                            "--SandboxedKernelManager.unsandboxed=True"], cwd=course, capture_output=True, text=True)
     assert told.returncode == 0, told.stderr[-3000:]
     assert "UNSANDBOXED grading kernel" in told.stdout + told.stderr
-    assert _score(course, "honest") == 5.0
+    assert _score(course, "honest") == FULL[SECTION]
 
     from mlpcourse.classroom import grade_class
 
@@ -260,7 +260,7 @@ def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_p
     assert [(r["student"], r["status"]) for r in report["results"]] == [("honest", "ok")]
     from mlpcourse.class_reports import scores_of
 
-    assert scores_of(report)[("honest", SECTION)] == 5.0
+    assert scores_of(report)[("honest", SECTION)] == FULL[SECTION]
 
 
 def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks, tmp_path):
@@ -276,11 +276,11 @@ def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks
     write_submission(course, "broken", {second: answered(rel2, reference_answers(src2))})
     for section in (SECTION, second):
         subprocess.run([sys.executable, "-m", "nbgrader", "autograde", section], cwd=course, capture_output=True)
-    assert _score(course, "honest") == 5.0
+    assert _score(course, "honest") == FULL[SECTION]
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        assert gb.find_submission_notebook(second, second, "broken").score == 12.0
+        assert gb.find_submission_notebook(second, second, "broken").score == FULL[second]
 
 
 # --- a kernel against the process that forks the next student's kernel (issue 27) -----------------
@@ -407,8 +407,8 @@ def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user,
     assert read == {"found": [], "secrets": 0}, f"the next kernels found what the attacker left: {read}"
     assert f"SECRET-{tag}" not in autograded("aaa_attacker").read_text()
     assert f"SECRET-{tag}" not in autograded("zzz_reader").read_text()
-    assert _score(course, "aaa_attacker") == 5.0  # what its answers earn
-    assert _score(course, "mmm_victim") == 5.0
+    assert _score(course, "aaa_attacker") == FULL[SECTION]  # what its answers earn
+    assert _score(course, "mmm_victim") == FULL[SECTION]
     assert _score(course, "zzz_reader") == 0.0  # it typed no answer of its own
     shutil.rmtree(course, ignore_errors=True)
 
@@ -457,7 +457,7 @@ def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again
         stopper.join()
         assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
         assert result["status"] == "ok", result["reason"]
-        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == FULL[SECTION]
         assert not Path(f"/proc/{stopped[0]}").exists() or zygote_module._state(stopped[0])[0] in ("Z", "")
 
         # stopped before the notebook: its kernel cannot be forked (the clear request times out)
@@ -467,7 +467,7 @@ def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again
         result = grade_task(template, dict(task, student="s2", payload=honest))
         assert "was stopped" in result.get("zygote_replaced", ""), result.get("zygote_replaced")
         assert result["status"] == "ok", result["reason"]
-        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == 5.0
+        assert sum(g["auto_score"] or 0 for g in result["grades"].values()) == FULL[SECTION]
         assert zygote_module._zygote is None or zygote_module._zygote is not zygote
     finally:
         zygote_module.replace_zygote()
@@ -542,7 +542,7 @@ def test_limits_cost_only_the_notebook_that_hits_them(grader, user, notebooks, t
     assert texts["n_examples"].count("c") < 100_000
     assert cut["n_examples"] and "the notebook's output went over 2,000,000 characters" in cut["n_examples"][0]
     assert len(path.read_text()) < 2_000_000 + 100_000  # the notebook's own cells on top
-    assert _score(course, "flooder") == 5.0 and _score(course, "honest") == 5.0
+    assert _score(course, "flooder") == FULL[SECTION] and _score(course, "honest") == FULL[SECTION]
     if grader == "class":
         import csv
 
