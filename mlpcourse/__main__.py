@@ -13,6 +13,9 @@ def main(argv=None):
         from .classroom import main as run
     elif command == "student-setup":
         from .student_setup import main as run
+    elif command == "hub" and argv[:1] == ["loadtest"]:  # the load test uses hub.py: hub.py never imports it
+        argv.pop(0)
+        from .hub_loadtest import main as run
     elif command == "hub":
         from .hub import main as run
     elif command == "benchmark":

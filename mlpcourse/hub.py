@@ -160,9 +160,6 @@ def main(argv):
             remove_class(args[0])
             print(f"{args[0]}: accounts removed")
         return 0
-    if what == "loadtest":
-        from .hub_loadtest import main as loadtest
-        return loadtest(args)
     state = Path(_option(args, "--state", DEFAULT_STATE))
     if what == "run":
         port = int(_option(args, "--port", 8000))

@@ -28,7 +28,7 @@ import nbformat
 
 from . import hub
 from .course import COURSE_ROOT, source_notebook
-from .hub_roster import add_class, course_dir, remove_class
+from .hub_roster import add_class, remove_class
 from .submissions import answered, reference_answers
 
 

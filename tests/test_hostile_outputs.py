@@ -10,14 +10,13 @@ and the feedback page are opened in Debian's chromium. Each attack would set `wi
 page's title: neither may change, and the figure must still show (a PNG with a natural width).
 The same outputs rendered without the course's sanitizer do run there: the probe can see a script.
 """
-import base64
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_output
 
-from classroom_support import GENEROUS, FULL, _nbs, make_course, nbgrader
+from classroom_support import GENEROUS, FULL, _nbs, make_course, nbgrader, png_figure
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,19 +42,6 @@ display({'image/png': {PNG!r}, 'text/plain': 'a png'}, metadata={'image/png': {'
 WRITTEN = "Every name ends with '.'. <img src=x onerror=\"window.pwned = 'written answer'\">"
 
 
-def _png():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import io
-
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +54,7 @@ def graded(tmp_path_factory):
     answers["why_examples"] = WRITTEN
     nb = answered(rel[SECTION], answers)
     last = max(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution") and c.cell_type == "code")
-    nb.cells.insert(last + 1, new_code_cell(HOSTILE.replace("{PNG!r}", repr(_png()))))
+    nb.cells.insert(last + 1, new_code_cell(HOSTILE.replace("{PNG!r}", repr(png_figure(1, 1)))))
     write_submission(course, "mallory", {SECTION: nb})
     nbgrader(course, "autograde", SECTION, "--force")
     nbgrader(course, "generate_feedback", SECTION, "--force")

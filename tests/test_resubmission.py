@@ -18,6 +18,7 @@ from mlpcourse.classroom import grade_class
 from mlpcourse.class_reports import export_csv
 from mlpcourse.course import nbgrader_meta, source_notebook
 from mlpcourse.submissions import answered, reference_answers, write_submission
+from classroom_support import png_figure
 
 NAME = "01_dataset"
 DUE = datetime.datetime(2026, 12, 1, 17, 0, 0)
@@ -37,19 +38,6 @@ MARK = "handed in by ontime: 1.2345 s per step"
 SCRIPT = "<script>alert('ontime')</script>"
 
 
-def _png():
-    import base64
-    import io
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(2, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 def _with_outputs(nb):
@@ -60,7 +48,7 @@ def _with_outputs(nb):
     for cell in nb.cells:
         if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade_id"):
             cell.outputs = [new_output("stream", name="stdout", text=MARK + "\n"),
-                            new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"}),
+                            new_output("display_data", data={"image/png": png_figure(2, 1), "text/plain": "<Figure>"}),
                             new_output("display_data", data={"text/html": SCRIPT})]
     return nb
 
