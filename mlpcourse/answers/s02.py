@@ -38,6 +38,8 @@ MISTAKES = [
             old="return W1 @ W2, b1 @ W2 + b2", new="return W1 @ W2, b1[:b2.shape[0]] + b2", loses=["no_tanh_test"]),
     mistake("no_tanh", "the product taken the other way round and transposed to fit",
             old="return W1 @ W2, b1 @ W2 + b2", new="return (W2.T @ W1.T), b1 @ W2 + b2", loses=["no_tanh_test"]),
+    mistake("embed", "one_hot sized for this notebook's vocabulary, not for the table C it is given",
+            old="F.one_hot(X, num_classes=C.shape[0])", new="F.one_hot(X, num_classes=vocab_size)", loses=["embed_test"]),
     mistake("embed", "one_hot without num_classes",
             old="F.one_hot(X, num_classes=C.shape[0])", new="F.one_hot(X)", loses=["embed_test"]),
     mistake("embed", "indexing with the targets' shape confused: C indexed by the transposed X",
