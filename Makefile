@@ -18,7 +18,7 @@ all: setup
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval
 ## at the grading parameters' length)
 test: setup nbval-copies browser
-	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
+	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider --durations=30 \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests build/nbval
 
@@ -81,7 +81,7 @@ nbval-copies:
 ## the stored outputs and the walk-throughs are reproduced, long runs within tests/nbval_tolerance.py
 test-lectures: setup
 	$(PY) -m mlpcourse nbval-copies --full build/nbval-full
-	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider \
+	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider --durations=30 \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  build/nbval-full
 
