@@ -19,9 +19,15 @@ c.ExchangeFactory.collect = "mlpcourse.nbgrader_handin.SafeCollect"
 c.Autograde.pre_convert_hook = "mlpcourse.nbgrader_handin.defuse"
 c.Autograde.exporter_class = "mlpcourse.nbgrader_handin.SafeNotebookExporter"
 
-# An unanswered cell raises NotImplementedError, as in nbgrader's own examples.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# An unanswered cell raises NotImplementedError, as in nbgrader's own examples, and names its Part
+# (mlpcourse.parts.NamedStubs in place of nbgrader's ClearSolutions; Validate reads the message).
+c.NamedStubs.code_stub_template = {"python": "# YOUR CODE HERE\nraise NotImplementedError({not_answered!r})"}
+c.NamedStubs.text_stub_template = "YOUR ANSWER HERE ({answer})"
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+c.GenerateAssignment.preprocessors = ["mlpcourse.parts.NamedStubs" if step is ClearSolutions else step
+                                      for step in GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # Grading: parameters are injected (papermill) right before nbgrader executes a notebook. A hidden
 # test never relies on a number that only the full-length instructor run produces.
