@@ -100,6 +100,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 # the page speaks in Parts (mlpcourse/feedback.py), its templates compiled once per process (feedback_html.py)
 c.GenerateFeedback.exporter_class = "mlpcourse.feedback.FeedbackExporter"
+# formgrader's page of a late submission says how late it was (its own pages show it nowhere); the
+# feedback says it itself, so its exporter (an HTMLExporter too) leaves this out
+c.HTMLExporter.preprocessors = ["mlpcourse.feedback.MarkLate"]
+c.FeedbackExporter.preprocessors = []
 
 # Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core

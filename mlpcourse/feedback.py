@@ -163,6 +163,36 @@ class NameParts(FeedbackPreprocessor):
         return nb, resources
 
 
+class MarkLate(FeedbackPreprocessor):
+    """formgrader's page of a submission (its HTMLExporter runs `c.HTMLExporter.preprocessors`): a
+    late submission starts with a line saying how late it was. nbgrader 0.9.6 shows lateness
+    nowhere in formgrader (its submission lists come from `SubmittedAssignment.to_dict`, which has
+    no lateness, and are drawn by its JavaScript); this page is the one a template-free setting
+    reaches. The gradebook is only read, and only if it exists."""
+
+    def preprocess(self, nb, resources):
+        student, assignment = resources.get("student"), resources.get("assignment_id")
+        db_url = self.config.get("CourseDirectory", {}).get("db_url")
+        if not (student and assignment and isinstance(db_url, str)):
+            return nb, resources
+        if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
+            return nb, resources
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(db_url) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                return nb, resources
+            seconds, due = submission.total_seconds_late, submission.duedate
+        if seconds > 0:
+            cell = NotebookNode(cell_type="markdown", metadata={}, id="mlpcourse-late",
+                                source=f"**Submitted late: {late_text(seconds)}** after the due date ({due:%Y-%m-%d %H:%M} UTC, "
+                                       "extension included).")
+            nb.cells.insert(0, cell)
+        return nb, resources
+
+
 TEMPLATES = Path(__file__).parent / "templates"
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
 BOOTSTRAP_CSS = NBGRADER_TEMPLATES.parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
