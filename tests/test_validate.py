@@ -168,3 +168,19 @@ def test_the_hooks_are_for_validate_only():
     for name in ("Execute", "SafeExecute", "ExecutePreprocessor", "NotebookClient"):
         hooks = [k for k in config.get(name, {}) if k.startswith("on_")]
         assert not hooks, f"c.{name} sets {hooks}: autograde would run them"
+
+
+def test_what_a_student_installs_needs_no_mlpcourse():
+    """A student's Jupyter has nbgrader but not the course's package: the files student-setup
+    copies import only the standard library and what requirements-student.txt brings."""
+    import ast
+
+    allowed = {"nbgrader", "nbformat", "traitlets"}
+    for name in STUDENT_FILES:
+        tree = ast.parse((COURSE_ROOT / "student" / name).read_text())
+        for node in ast.walk(tree):
+            modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for module in modules:
+                top = module.split(".")[0]
+                assert top in allowed or top in sys.stdlib_module_names, f"student/{name} imports {module}"
