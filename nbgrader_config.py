@@ -19,9 +19,15 @@ c.ExchangeFactory.collect = "mlpcourse.nbgrader_handin.SafeCollect"
 c.Autograde.pre_convert_hook = "mlpcourse.nbgrader_handin.defuse"
 c.Autograde.exporter_class = "mlpcourse.nbgrader_handin.SafeNotebookExporter"
 
-# An unanswered cell raises NotImplementedError, as in nbgrader's own examples.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# An unanswered cell raises NotImplementedError, as in nbgrader's own examples, and names its Part
+# (mlpcourse.parts.NamedStubs in place of nbgrader's ClearSolutions; Validate reads the message).
+c.NamedStubs.code_stub_template = {"python": "# YOUR CODE HERE\nraise NotImplementedError({not_answered!r})"}
+c.NamedStubs.text_stub_template = "YOUR ANSWER HERE ({answer})"
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+c.GenerateAssignment.preprocessors = ["mlpcourse.parts.NamedStubs" if step is ClearSolutions else step
+                                      for step in GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # Grading: parameters are injected (papermill) right before nbgrader executes a notebook. A hidden
 # test never relies on a number that only the full-length instructor run produces.
@@ -94,6 +100,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 # the page speaks in Parts (mlpcourse/feedback.py), its templates compiled once per process (feedback_html.py)
 c.GenerateFeedback.exporter_class = "mlpcourse.feedback.FeedbackExporter"
+# formgrader's page of a late submission says how late it was (its own pages show it nowhere); the
+# feedback says it itself, so its exporter (an HTMLExporter too) leaves this out
+c.HTMLExporter.preprocessors = ["mlpcourse.feedback.MarkLate"]
+c.FeedbackExporter.preprocessors = []
 
 # Grading a class (python -m mlpcourse grade): its engine, and the files graded with a notebook.
 c.GradeClass.workers = 0                # Dask LocalCluster workers; 0: one per core

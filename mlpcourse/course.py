@@ -66,8 +66,9 @@ def written_points(nb):
 
 
 # The course's nbgrader configuration: the instructor's file loads the students' one (course id,
-# exchange, Validate), so a copy of the course needs both.
-CONFIG_FILES = ("nbgrader_config.py", "student/nbgrader_config.py")
+# exchange, Validate), which loads nbgrader_parts.py beside it, so a copy of the course needs all three.
+STUDENT_FILES = ("nbgrader_config.py", "nbgrader_parts.py")  # in student/: what a student's Jupyter reads
+CONFIG_FILES = ("nbgrader_config.py", *(f"student/{name}" for name in STUDENT_FILES))
 
 
 def config_files(root=COURSE_ROOT):

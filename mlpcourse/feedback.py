@@ -16,6 +16,7 @@ from traitlets import List
 from traitlets.config import Config
 
 from .course import nbgrader_meta
+from .parts import label, parts_of_cells
 
 HANDED_IN = "mlpcourse_handed_in"  # cell metadata: the outputs a student handed in, between sanitizing and grading
 LABEL = "Output as handed in, not re-run: the student's own run (automatic points never depend on it)"
@@ -115,21 +116,18 @@ class ShowHandedInOutputs(NbGraderPreprocessor):
 
 # --- the feedback page ------------------------------------------------------------------------
 
-PART = re.compile(r"^#+\s*Part\s+([A-Z])\b\s*(?:\(([^)]*)\))?\s*:?\s*(.*)$", re.MULTILINE)
 DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
 
 
 def part_names(nb):
     """{grade_id: 'Part B · the training step (train_step)'} for the answer and test cells: the last
-    Part heading above the cell, and for a test cell the functions of the answer cells under it."""
-    names, part, functions = {}, None, []
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            found = PART.findall(cell.source)
-            if found:
-                letter, _points, title = found[-1]
-                title = title.replace("`", "").strip()
-                part, functions = f"Part {letter}" + (f" · {title}" if title else ""), []
+    Part heading above the cell (mlpcourse.parts), and for a test cell the functions of the answer
+    cells under it."""
+    names, functions, last = {}, [], None
+    for cell, heading in zip(nb.cells, parts_of_cells(nb.cells)):
+        if heading != last:
+            functions, last = [], heading
+        part = label(heading) if heading else None
         meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("solution"):
             functions += [f for f in DEF.findall(cell.source) if f not in functions]
@@ -162,6 +160,36 @@ class NameParts(FeedbackPreprocessor):
                     info["seconds_late"] = gb.find_submission(info["assignment"], info["student"]).total_seconds_late
                 except MissingEntry:
                     pass
+        return nb, resources
+
+
+class MarkLate(FeedbackPreprocessor):
+    """formgrader's page of a submission (its HTMLExporter runs `c.HTMLExporter.preprocessors`): a
+    late submission starts with a line saying how late it was. nbgrader 0.9.6 shows lateness
+    nowhere in formgrader (its submission lists come from `SubmittedAssignment.to_dict`, which has
+    no lateness, and are drawn by its JavaScript); this page is the one a template-free setting
+    reaches. The gradebook is only read, and only if it exists."""
+
+    def preprocess(self, nb, resources):
+        student, assignment = resources.get("student"), resources.get("assignment_id")
+        db_url = self.config.get("CourseDirectory", {}).get("db_url")
+        if not (student and assignment and isinstance(db_url, str)):
+            return nb, resources
+        if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
+            return nb, resources
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(db_url) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                return nb, resources
+            seconds, due = submission.total_seconds_late, submission.duedate
+        if seconds > 0:
+            cell = NotebookNode(cell_type="markdown", metadata={}, id="mlpcourse-late",
+                                source=f"**Submitted late: {late_text(seconds)}** after the due date ({due:%Y-%m-%d %H:%M} UTC, "
+                                       "extension included).")
+            nb.cells.insert(0, cell)
         return nb, resources
 
 

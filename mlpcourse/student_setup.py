@@ -5,7 +5,7 @@
 DIR is a Jupyter config folder: a student's ~/.jupyter on a machine the class shares, or a folder
 every student's server reads (/etc/jupyter, or the JUPYTER_CONFIG_PATH the course's JupyterHub gives
 its students, mlpcourse/hub.py). It receives a copy of student/nbgrader_config.py (course id,
-exchange folder, Validate's settings), and nbgrader's instructor extensions (formgrader, course
+exchange folder, Validate's settings) and of student/nbgrader_parts.py (Validate in Parts), and nbgrader's instructor extensions (formgrader, course
 list, create assignment) are turned off there, as nbgrader's installation guide does it:
 `jupyter labextension disable` for the JupyterLab side, and for the server side the setting
 `jupyter server extension disable` would write (that command refuses nbgrader's extensions in
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from jupyter_server.config_manager import BaseJSONConfigManager
 
-from .course import COURSE_ROOT
+from .course import COURSE_ROOT, STUDENT_FILES
 
-STUDENT_CONFIG = COURSE_ROOT / "student" / "nbgrader_config.py"
+STUDENT = COURSE_ROOT / "student"
 # nbgrader's parts that only an instructor uses (its installation guide names them)
 INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
                           "@jupyter/nbgrader:create-assignment")
@@ -48,7 +48,7 @@ def _owner_above(path):
 
 
 def set_up(config_dir, user=None):
-    """Write the course's nbgrader_config.py into config_dir and turn the instructor UI off there;
+    """Write the course's nbgrader_config.py and nbgrader_parts.py into config_dir and turn the instructor UI off there;
     hand what was written to `user` (a login name) or to the owner of the folder above it."""
     config_dir = Path(config_dir).absolute()
     if user is not None:
@@ -58,14 +58,15 @@ def set_up(config_dir, user=None):
         uid, gid = _owner_above(config_dir)
     created = [p for p in [config_dir, *config_dir.parents] if not p.exists()]
     config_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(STUDENT_CONFIG, config_dir / "nbgrader_config.py")
+    for name in STUDENT_FILES:
+        shutil.copy(STUDENT / name, config_dir / name)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir)}
     subprocess.run([sys.executable, "-m", "jupyter", "labextension", "disable", "--level=user",
                     *INSTRUCTOR_LAB_PLUGINS], env=env, check=True, capture_output=True)
     BaseJSONConfigManager(config_dir=str(config_dir)).update(
         "jupyter_server_config",
         {"ServerApp": {"jpserver_extensions": {name: False for name in INSTRUCTOR_SERVER_EXTENSIONS}}})
-    for path in [*created, config_dir / "nbgrader_config.py", config_dir / "labconfig",
+    for path in [*created, *(config_dir / name for name in STUDENT_FILES), config_dir / "labconfig",
                  config_dir / "labconfig" / "page_config.json", config_dir / "jupyter_server_config.json"]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     if os.geteuid() == 0:  # what this wrote, and what `jupyter` wrote beside it (its 'migrated' stamp)
@@ -90,6 +91,6 @@ def main(argv):
         return 2
     where = set_up(args[0], user)
     owner = pwd.getpwuid(where.stat().st_uid).pw_name
-    print(f"{where} (owned by {owner}): the course's nbgrader_config.py; formgrader, course list and "
+    print(f"{where} (owned by {owner}): the course's nbgrader_config.py and nbgrader_parts.py; formgrader, course list and "
           "create assignment turned off")
     return 0

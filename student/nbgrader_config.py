@@ -1,9 +1,10 @@
 """nbgrader configuration for a student's Jupyter: the course, its exchange, and Validate.
 
 The one place that names the course id and the exchange folder; the instructor's
-nbgrader_config.py loads this file too. `python -m mlpcourse student-setup DIR` copies it into a
-Jupyter config folder (a student's ~/.jupyter, or /etc/jupyter on a shared JupyterHub) and
-turns off the instructor's parts of nbgrader's JupyterLab extension there.
+nbgrader_config.py loads this file too. `python -m mlpcourse student-setup DIR` copies it, with
+nbgrader_parts.py (Validate in Parts), into a Jupyter config folder (a student's ~/.jupyter, or
+/etc/jupyter on a shared JupyterHub) and turns off the instructor's parts of nbgrader's
+JupyterLab extension there.
 """
 import os
 
@@ -35,3 +36,19 @@ c.Execute.error_on_timeout = {
 # Report an error in any cell (an answer still raising NotImplementedError, a timeout), not
 # only in the test cells, so that the message points at the cell to fix.
 c.Validator.validate_all = True
+
+# Validate speaks in Parts: it names the Part of each unanswered or failing cell, and a cell that
+# fails only because an earlier Part is unanswered (or an earlier cell failed) says which, in two
+# lines. nbgrader_parts.py, beside this file, sets nbclient's hooks on Validate's Execute.
+_parts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbgrader_parts.py")
+if os.path.isfile(_parts):
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location("nbgrader_parts", _parts)
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    _module.configure(c)
+else:  # the course's other settings still hold; Validate speaks as stock nbgrader does
+    import warnings
+
+    warnings.warn(f"{_parts} is missing: copy it from the course with nbgrader_config.py")

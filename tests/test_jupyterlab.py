@@ -3,7 +3,8 @@
 A scratch course (section 01) and an nbgrader exchange in temporary folders. The instructor
 releases 01 with nbgrader; the student, in her own JupyterLab (her Jupyter folder made by
 `python -m mlpcourse student-setup`), fetches it in the Assignments tab, answers a Part, runs the
-notebook, validates and submits; the instructor collects, grades with the class grader, gives
+notebook, validates and submits (and first validates the untouched notebook: Validate names its
+Parts); the instructor collects, grades with the class grader, gives
 points to the written answer in formgrader, generates and releases feedback; the student fetches
 the feedback and reads it. Headless Chromium (Debian's, driven by Playwright); both servers listen on
 127.0.0.1 and are stopped by the test. Screenshots: build/screenshots/.
@@ -26,7 +27,8 @@ from nbgrader.api import Gradebook
 from mlpcourse.check import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, graded_cells, region_bodies,
                               source_notebook, written_points)
-from mlpcourse.feedback import part_names
+from mlpcourse.feedback import late_text, part_names
+from mlpcourse.parts import label as part_label, parts_of_cells
 from mlpcourse.student_setup import set_up
 from mlpcourse.submissions import answered, reference_answers
 
@@ -180,6 +182,33 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         assert fetched.is_file(), f"Fetch put no {fetched.relative_to(tmp_path)}"
         assert page.request.get(f"{lab.url}/formgrader").status == 404, "the student's server serves formgrader"
 
+        # 1b. Validate of the untouched notebook speaks in Parts: every unanswered Part named, the
+        # first answer listed first, no traceback (student/nbgrader_parts.py, set up by student-setup)
+        untouched = nbformat.read(fetched, as_version=4)
+        unanswered = [(cell, part) for cell, part in zip(untouched.cells, parts_of_cells(untouched.cells))
+                      if cell.metadata.get("nbgrader", {}).get("solution")]
+        page.goto(f"{lab.url}/lab/tree/{SECTION}/{SECTION}.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        page.locator("jp-button.validate-button").first.click()
+        dialog = page.wait_for_selector(".jp-Dialog", timeout=120_000)
+        said = dialog.inner_text()
+        page.screenshot(path=str(SHOTS / "1b-student-validate-untouched.png"))
+        assert "Success" not in said and "The following cell failed:" in said, f"Validate of the untouched {SECTION}:\n{said[:3000]}"
+        first = said.split("The following cell failed:", 2)[1]
+        assert first.strip().startswith(unanswered[0][0].source.strip().splitlines()[0]), (
+            f"the first failure Validate lists is not the first answer:\n{first[:1500]}")
+        for cell, part in unanswered:
+            if cell.cell_type == "code":
+                assert f"{part_label(part)} ({part[1]}): not answered yet." in said, f"Validate does not name {part_label(part)}:\n{said[:4000]}"
+            else:
+                assert cell.source.strip() in said and f"(Part {part[0]}" in cell.source, f"no written Part {part[0]}:\n{said[:4000]}"
+        assert "Traceback" not in said, f"Validate of an untouched notebook shows tracebacks:\n{said[:4000]}"
+        cascade = page.locator(".jp-Dialog pre", has_text="and this cell needs it").first
+        assert cascade.count(), f"no cell of the untouched {SECTION} says it needs an unanswered Part:\n{said[:4000]}"
+        cascade.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "1c-student-validate-untouched-cascade.png"))
+        page.locator(".jp-Dialog button", has_text="Ok").click()
+
         # 2. the earlier Parts were answered on an earlier day; the last one is typed now
         answers = reference_answers(source)
         typed = answers.pop(TYPED)
@@ -320,6 +349,14 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         page.goto(f"{grader.url}/formgrader/manage_submissions/{SECTION}")
         page.wait_for_selector("text=Lovelace, Alice")
         page.screenshot(path=str(SHOTS / "9-instructor-late-submission.png"))
+        # formgrader's page of the submission says how late it was (mlpcourse.feedback.MarkLate)
+        with Gradebook(db) as gb:
+            notebook_id = gb.find_submission_notebook(SECTION, SECTION, "alice").id
+        page.goto(f"{grader.url}/formgrader/submissions/{notebook_id}/?index=0")
+        late_line = page.locator("text=Submitted late:").first
+        late_line.wait_for()
+        assert late_text(seconds_late) in late_line.inner_text(), f"formgrader says: {late_line.inner_text()}"
+        page.screenshot(path=str(SHOTS / "9b-instructor-late-submission-page.png"))
         _run([*nbgrader, "generate_feedback", SECTION, "--force"], course, instructor)
         late_page = (course / "feedback" / "alice" / SECTION / f"{SECTION}.html").read_text()
         assert f"Submitted late: {int(seconds_late)} seconds after the due date" in late_page

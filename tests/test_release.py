@@ -9,6 +9,7 @@ from mlpcourse.check import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta,
                               region_bodies, release_notebook, source_notebook, sections)
 from mlpcourse.grading import find_parameters_cell
+from mlpcourse.parts import not_answered, parts_of_cells
 from mlpcourse.testcopies import LENGTH_DEPENDENT_TAGS
 
 NAMES = sections()
@@ -97,12 +98,19 @@ def test_notebook_structure(name):
             last_solution = meta["grade_id"]
         elif meta.get("grade") and not meta.get("solution"):
             assert last_solution, f"{name}: test {meta['grade_id']} comes before any answer cell"
-    # answer cells raise NotImplementedError in the release
+    # answer cells raise NotImplementedError in the release, naming their Part (the heading above
+    # them), and a written answer's stub names its Part too: Validate reads them (student/nbgrader_parts.py)
     rel = nbformat.read(release_notebook(name), as_version=4)
-    for c in rel.cells:
+    for c, part in zip(rel.cells, parts_of_cells(rel.cells)):
         meta = nbgrader_meta(c)
-        if meta.get("solution") and c.cell_type == "code":
-            assert "raise NotImplementedError()" in c.source, f"{name}: {meta['grade_id']} has no stub"
+        if not meta.get("solution"):
+            continue
+        assert part, f"{name}: {meta['grade_id']} is under no Part heading"
+        if c.cell_type == "code":
+            assert f"raise NotImplementedError({not_answered(part[0])!r})" in c.source, (
+                f"{name}: {meta['grade_id']} has no stub naming Part {part[0]}:\n{c.source}")
+        else:
+            assert c.source.startswith(f"YOUR ANSWER HERE (Part {part[0]}"), f"{name}: {meta['grade_id']}: {c.source!r}"
 
 
 def test_every_graded_cell_has_a_catalogued_mistake():
