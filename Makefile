@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # wherever notebooks run: the tests (conftest.py), the headless runs, the grading kernels.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all test test-lectures setup install data sandbox browser hub hub-setup hub-stop release lectures check nbval-copies clean
+.PHONY: all test test-lectures setup install data sandbox browser hub hub-setup hub-test-setup hub-stop release lectures check nbval-copies clean
 
 ## all: set up, provision data, generate the assignments, run the notebooks headless, autograde the examples, print grades
 all: setup
@@ -17,7 +17,7 @@ all: setup
 
 ## test: set up, provision data, run the whole test suite in parallel (release, autograde catalogue, nbval
 ## at the grading parameters' length)
-test: setup nbval-copies browser
+test: setup nbval-copies browser hub-test-setup
 	$(PY) -m pytest -n auto --dist loadscope -p no:cacheprovider --durations=30 \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests build/nbval
@@ -59,15 +59,23 @@ hub: setup hub-setup
 	$(PY) -m mlpcourse hub roster $(ROSTER)
 	$(PY) -m mlpcourse hub run --port $(HUB_PORT)
 
+# The hub's browser test (tests/test_hub_browser.py) runs as root only (it makes Unix accounts): as root,
+# `make test` sets up what the hub needs; for anyone else that test skips
+hub-test-setup:
+	@if test "$$(id -u)" = 0; then $(MAKE) --no-print-directory hub-setup; fi
+
 hub-stop:
 	$(PY) -m mlpcourse hub stop
 
-# JupyterHub's proxy (configurable-http-proxy, npm) in build/node; node and npm from Debian, installed
-# with apt when missing (as root)
+# JupyterHub's proxy (configurable-http-proxy, npm) in build/node; node and npm from Debian, and patchelf
+# (mlpcourse/hub_python.py copies the course's Python where users cannot read it), installed with apt
+# when missing (as root)
 CHP_VERSION := 5.3.0
 hub-setup: install
 	@command -v npm >/dev/null || { test "$$(id -u)" = 0 || { echo "install Debian's nodejs and npm for JupyterHub's proxy"; exit 1; }; \
 	  apt-get install -y -qq nodejs npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }; }
+	@command -v patchelf >/dev/null || { test "$$(id -u)" = 0 || { echo "install patchelf (apt-get install patchelf) for the users' copy of the course's Python"; exit 1; }; \
+	  apt-get install -y -qq patchelf >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq patchelf >/dev/null; }; }
 	@test -x build/node/node_modules/.bin/configurable-http-proxy || \
 	  npm install --silent --no-fund --no-audit --prefix build/node configurable-http-proxy@$(CHP_VERSION)
 

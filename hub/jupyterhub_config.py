@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from mlpcourse.course import COURSE_ROOT
-from mlpcourse.hub import PROXY, STUDENT_JUPYTER, USERS_PYTHON
+from mlpcourse.hub import PROXY, STUDENT_JUPYTER
+from mlpcourse.hub_python import USERS_PYTHON
 from mlpcourse.hub_roster import INSTRUCTORS_GROUP, STUDENTS_GROUP, course_dir
 
 c = get_config()  # noqa: F821 (provided by traitlets)
@@ -47,7 +48,7 @@ if owner:
         "scopes": [f"access:servers!user={owner}", f"read:servers!user={owner}"]}]
 
 c.JupyterHub.spawner_class = "localprocess"
-python = state / USERS_PYTHON / "bin" / "python"  # mlpcourse.hub.users_python: every user can run it
+python = state / USERS_PYTHON / "bin" / "python"  # mlpcourse.hub_python: the course's Python, every user can run it
 c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.http_timeout = 120  # a busy machine starts JupyterLab slowly

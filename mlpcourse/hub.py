@@ -10,6 +10,7 @@
 cookie secret, pid file and the students' Jupyter config folder) and waits; Ctrl-C or `stop`
 ends it, and JupyterHub stops the proxy and every user's server it started. The exchange is
 $NBGRADER_EXCHANGE, /srv/nbgrader/exchange by default, made writable by all as nbgrader makes it.
+The users' servers run the course's own Python (mlpcourse/hub_python.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from .course import COURSE_ROOT
+from .hub_python import users_python
 from .student_setup import set_up
 
 HUB_CONFIG = COURSE_ROOT / "hub" / "jupyterhub_config.py"
@@ -29,8 +31,6 @@ PROXY = COURSE_ROOT / "build" / "node" / "node_modules" / ".bin" / "configurable
 DEFAULT_STATE = COURSE_ROOT / "build" / "hub"
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 STUDENT_JUPYTER = "student-jupyter"  # in the state folder: the config folder every student's server reads
-USERS_PYTHON = "python"  # in the state folder: the environment the users' servers, kernels and commands run in
-SYSTEM_PYTHON = "/usr/bin/python3"
 PID_FILE = "jupyterhub.pid"
 
 
@@ -40,46 +40,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def users_python(state):
-    """A virtualenv every user can run, with this environment's packages (a .pth adds them).
-
-    The course's .venv may rest on an interpreter only root can reach (a pyenv under /root); the
-    system's Python of the same minor version runs the same wheels. (Not all: Debian's 3.11.2
-    breaks soupsieve's selectors, so formgrader's submission page fails; README, On a JupyterHub.)"""
-    venv = Path(state) / USERS_PYTHON
-    site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    if not (venv / "bin" / "python").exists():
-        version = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-        assert version == str(tuple(sys.version_info[:2])), (
-            f"{SYSTEM_PYTHON} is Python {version}, the course's environment {sys.version_info[:2]}: "
-            "the users' servers need the same version")
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
-    ours = Path(__import__("jupyterhub").__file__).resolve().parent.parent
-    (site / "course-environment.pth").write_text(f"import site; site.addsitedir({str(ours)!r})\n")
-    for script in (Path(sys.prefix) / "bin").iterdir():  # the commands (jupyter, nbgrader, alembic ...), on its Python
-        try:
-            first, rest = script.read_bytes().split(b"\n", 1)
-        except (ValueError, IsADirectoryError):
-            continue
-        if first.startswith(b"#!") and first.rstrip().endswith(b"/python") and not (venv / "bin" / script.name).exists():
-            (venv / "bin" / script.name).write_bytes(b"#!" + str(venv / "bin" / "python").encode() + b"\n" + rest)
-            (venv / "bin" / script.name).chmod(0o755)
-    for shared in ("etc/jupyter", "share/jupyter"):  # Jupyter finds its extensions, JupyterLab and kernels by sys.prefix
-        link = venv / shared
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.is_symlink():
-            link.symlink_to(Path(sys.prefix) / shared)
-    return venv / "bin" / "python"
-
-
 def prepare(state, exchange):
     """The state folder, the students' Jupyter config folder in it, and the exchange."""
     state = Path(state).absolute()
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)  # students' servers read STUDENT_JUPYTER in it; the database is the hub's (0600)
     set_up(state / STUDENT_JUPYTER, user="root")
-    users_python(state)
+    users_python(state, Path(__import__("jupyterhub").__file__).resolve().parent.parent)  # the course's site-packages
     exchange = Path(exchange)
     exchange.mkdir(parents=True, exist_ok=True)
     exchange.chmod(0o777)

@@ -28,6 +28,7 @@ import nbformat
 
 from . import hub
 from .course import COURSE_ROOT, source_notebook
+from .hub_python import USERS_PYTHON
 from .hub_roster import add_class, remove_class
 from .submissions import answered, reference_answers
 
@@ -100,7 +101,7 @@ def run(students=10, section="01_dataset", out=COURSE_ROOT / "build" / "hub-load
         hub.wait_until_up(proc, port)
         result["hub_start_s"] = round(time.monotonic() - t0, 1)
         url = f"http://127.0.0.1:{port}"
-        env = {"PATH": f"{work / 'state' / hub.USERS_PYTHON / 'bin'}:/usr/bin:/bin", "NBGRADER_EXCHANGE": str(exchange),
+        env = {"PATH": f"{work / 'state' / USERS_PYTHON / 'bin'}:/usr/bin:/bin", "NBGRADER_EXCHANGE": str(exchange),
                "MAKEMORE_NAMES": str(COURSE_ROOT / "data" / "names.txt"),
                "JUPYTER_CONFIG_PATH": str(work / "state" / hub.STUDENT_JUPYTER)}  # the course id, as the hub gives it
         _as(instructor, ["python", "-m", "nbgrader", "db", "assignment", "add", section], course, env)
