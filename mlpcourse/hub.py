@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from .course import COURSE_ROOT
-from .hub_python import users_python
+from .hub_python import readable_by_all, users_python
 from .student_setup import set_up
 
 HUB_CONFIG = COURSE_ROOT / "hub" / "jupyterhub_config.py"
@@ -46,7 +46,11 @@ def prepare(state, exchange):
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)  # students' servers read STUDENT_JUPYTER in it; the database is the hub's (0600)
     set_up(state / STUDENT_JUPYTER, user="root")
-    users_python(state, Path(__import__("jupyterhub").__file__).resolve().parent.parent)  # the course's site-packages
+    site_packages = Path(__import__("jupyterhub").__file__).resolve().parent.parent  # the course's packages
+    for needed in (COURSE_ROOT, site_packages):
+        assert readable_by_all(needed), (f"the users cannot read {needed}: their servers run the course's code "
+                                         "and packages from it; put the course where everyone can read it")
+    users_python(state, site_packages)
     exchange = Path(exchange)
     exchange.mkdir(parents=True, exist_ok=True)
     exchange.chmod(0o777)
