@@ -80,9 +80,21 @@ def _autograde(scratch, student, notebook, template):
         return api.autograde(notebook, student, force=True, create=True)
 
 
+def grading_folder(uid):
+    """Where grading_base() is for the Unix user uid."""
+    return Path(tempfile.gettempdir()) / f"mlpcourse-grading-{uid}"
+
+
 def grading_base():
-    base = Path(tempfile.gettempdir()) / "mlpcourse-grading"
-    base.mkdir(exist_ok=True)
+    """The grader's scratch folder: one per Unix user (an instructor grading on the course's JupyterHub
+    is not root), private to them, in a temporary folder everyone can write; one that another user
+    made or could change is refused."""
+    base = grading_folder(os.getuid())
+    base.mkdir(mode=0o700, exist_ok=True)
+    st = os.lstat(base)
+    if base.is_symlink() or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{base} is not this user's private folder (a link, another's, or open to "
+                              "others): remove it, and the grader makes it anew")
     return base
 
 

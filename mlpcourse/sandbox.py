@@ -64,7 +64,13 @@ def _system_mounts():
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
-    for prefix in sorted(str(p) for p in prefixes):
+    # a virtualenv that takes another environment's packages by a .pth file (the users' Python on the
+    # course's JupyterHub, mlpcourse/hub_python.py): those site-packages too, and no other folder of
+    # sys.path (the course's checkout, where an editable install points, stays out of sight)
+    packages = {Path(entry).resolve() for entry in sys.path
+                if entry and Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()}
+    packages = {p for p in packages if not any(p.is_relative_to(prefix) for prefix in prefixes)}
+    for prefix in sorted(str(p) for p in prefixes | packages):
         if not prefix.startswith("/usr/"):
             args += ["--ro-bind", prefix, prefix]
     return args

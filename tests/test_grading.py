@@ -96,3 +96,27 @@ def test_ready_client_starts_a_kernel_and_runs_code():
             await km.shutdown_kernel(now=True)
 
     assert asyncio.run(run()) == "42\n"
+
+
+def test_the_grading_folder_is_each_users_own(tmp_path, monkeypatch):
+    """Each Unix user grades in a scratch folder of their own (an instructor on the course's JupyterHub
+    is not root), mode 0700; one that is a link or open to others is refused, not used."""
+    import os
+    import stat
+
+    import pytest
+
+    from mlpcourse.grade_notebook import grading_base, grading_folder
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    base = grading_base()
+    assert base == grading_folder(os.getuid()) and base.parent == tmp_path and str(os.getuid()) in base.name
+    assert stat.S_IMODE(base.stat().st_mode) == 0o700
+    base.chmod(0o755)  # as if another had made it, or opened it
+    with pytest.raises(PermissionError, match="not this user's private folder"):
+        grading_base()
+    base.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    base.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(PermissionError, match="not this user's private folder"):
+        grading_base()

@@ -11,9 +11,10 @@ must not run at once on two pytest workers).
   instructor logs in and releases 01_dataset in formgrader; both students log in, fetch it in the
   Assignments tab, answer it, Validate it from the notebook and submit it; a student opening the
   instructor's formgrader or the other student's server is refused; the instructor collects in
-  formgrader, grades the class with `python -m mlpcourse grade` (as root), grades both written answers
-  in formgrader (full points for one, none for the other), generates and releases feedback there;
-  each student fetches feedback and reads their own points. Teardown removes the accounts, their
+  formgrader, grades the class with `python -m mlpcourse grade` as themselves (as in a terminal of
+  their server: a scratch folder of their own, the sandbox showing the course's packages), grades
+  both written answers in formgrader (full points for one, none for the other), generates and
+  releases feedback there; each student fetches feedback and reads their own points. Teardown removes the accounts, their
   homes and processes, the exchange and the hub's state even when the test fails.
   Screenshots: build/screenshots/hub-*.png.
 
@@ -36,7 +37,8 @@ from nbgrader.api import Gradebook
 
 from mlpcourse import hub
 from mlpcourse.course import COURSE_ROOT as ROOT, graded_cells, source_notebook, written_points
-from mlpcourse.hub_python import INTERPRETER, needs_copy, readable_by_all, users_python
+from mlpcourse.grade_notebook import grading_folder
+from mlpcourse.hub_python import INTERPRETER, USERS_PYTHON, needs_copy, readable_by_all, users_python
 from mlpcourse.hub_roster import add_class, remove_class
 from mlpcourse.submissions import answered, reference_answers
 from test_jupyterlab import CHROMIUM, SHOTS, browser  # noqa: F401 (browser: Debian's chromium, a fixture)
@@ -202,9 +204,11 @@ def classroom():
                 pass
         remove_class(roster)  # kills every process of the accounts, removes them with their homes
         shutil.rmtree(work, ignore_errors=True)
+        for uid in uids:
+            shutil.rmtree(grading_folder(uid), ignore_errors=True)
         left = _processes_of(set(uids))
         accounts = [name for name in people.values() if _exists(name)]
-        assert not left and not accounts and not work.exists(), (
+        assert not left and not accounts and not work.exists() and not any(grading_folder(u).exists() for u in uids), (
             f"left behind: processes {left}, accounts {accounts}, {work if work.exists() else ''}")
 
 
@@ -321,13 +325,15 @@ def test_class_on_the_hub(classroom, browser):
 
         # 4. the instructor collects in formgrader and grades the class with the course's grader
         _formgrader_action(teacher, url, instructor, "collect")
-        grade = subprocess.run([sys.executable, "-m", "mlpcourse", "grade", "--course", str(course),
-                                "--assignment", SECTION, "--workers", "1"],
-                               cwd=course, capture_output=True, text=True, timeout=900)
-        assert grade.returncode == 0, f"python -m mlpcourse grade failed:\n{grade.stdout[-3000:]}\n{grade.stderr[-3000:]}"
-        owner = pwd.getpwnam(instructor)
-        for path in [course, *course.rglob("*")]:  # what root wrote in the instructor's course is theirs
-            os.chown(path, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
+        # in a terminal of their own server: as the instructor, on the users' Python, with the server's PATH
+        grade = _as(instructor, ["python", "-m", "mlpcourse", "grade", "--course", str(course), "--assignment", SECTION,
+                                 "--workers", "1"], course,
+                    {"PATH": f"{classroom['work'] / 'state' / USERS_PYTHON / 'bin'}:/usr/bin:/bin",
+                     "NBGRADER_EXCHANGE": str(classroom["work"] / "exchange")}, timeout=900)
+        _ok(grade)
+        scratch = grading_folder(pwd.getpwnam(instructor).pw_uid)
+        assert (scratch.stat().st_uid, scratch.stat().st_mode & 0o777) == (pwd.getpwnam(instructor).pw_uid, 0o700), (
+            f"the instructor's grading folder {scratch} is not theirs alone")
         db = f"sqlite:///{course / 'gradebook.db'}"
         with Gradebook(db) as gb:
             for student in students:
