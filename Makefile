@@ -59,7 +59,7 @@ hub: setup hub-setup
 	$(PY) -m mlpcourse hub roster $(ROSTER)
 	$(PY) -m mlpcourse hub run --port $(HUB_PORT)
 
-# The hub's browser test (tests/test_hub_browser.py) runs as root only (it makes Unix accounts): as root,
+# The hub's browser test (tests/test_hub.py) runs as root only (it makes Unix accounts): as root,
 # `make test` sets up what the hub needs; for anyone else that test skips
 hub-test-setup:
 	@if test "$$(id -u)" = 0; then $(MAKE) --no-print-directory hub-setup; fi
