@@ -13,6 +13,7 @@ import types
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 # --- comparisons for the tests ------------------------------------------------------------
 # Captured when this module is imported (the locked first cell of every notebook), before any
@@ -200,7 +201,39 @@ def refusing(*functions):
 
 _STAND_IN = _stand_in.__code__
 
+
+class _RefuseOps(TorchDispatchMode):
+    """Refuses the ATen operators in `ops` (overload packets) however a call reaches them."""
+
+    def __init__(self, ops):
+        super().__init__()
+        self.ops = ops
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.overloadpacket in self.ops:
+            _REFUSED_CALLS.append(func.overloadpacket.__name__)
+            raise Refused(f"{func.overloadpacket.__name__} is PyTorch's own kernel for what this answer should compute")
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def refusing_ops(*ops):
+    """refusing() for PyTorch's operators, given as ATen overload packets (torch.ops.aten._softmax):
+    while the block runs, every call that reaches one of them raises Refused, whether it came
+    through torch.softmax, Tensor.softmax, F.softmax, nn.Softmax or torch.ops. Yields the list of
+    the refused operators' names, filled when the block is over."""
+    called = []
+    start = _len(_REFUSED_CALLS)
+    try:
+        with _RefuseOps(_tuple(ops)):
+            yield called
+    except Refused:
+        pass
+    finally:
+        called.extend(_REFUSED_CALLS[start:])
+        del _REFUSED_CALLS[start:]
+
 # the comparisons as one namespace, as the tests use them: makemore.checks.same(...)
 checks = types.ModuleType("makemore.checks", "Comparisons for the tests, captured before any answer ran.")
-for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, Refused):
+for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, refusing_ops, Refused):
     _setattr(checks, _f.__name__, _f)

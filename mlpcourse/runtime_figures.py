@@ -24,7 +24,8 @@ def plot_embedding(C, itos, title="", ax=None):
 
 
 def plot_activations(hpreact, h, title="", threshold=0.99):
-    """Histograms of hpreact and h (50 bins), and the map of |h| > threshold, side by side."""
+    """Histograms of hpreact and h (50 bins), and the map of |h| > threshold, side by side. It draws the
+    saturated units but does not count them: that count is 08's Part E."""
     import matplotlib.pyplot as plt
 
     hpreact, h = hpreact.detach(), h.detach()
@@ -35,10 +36,10 @@ def plot_activations(hpreact, h, title="", threshold=0.99):
     ax0.set_xlabel("value")
     ax0.set_ylabel("count")
     ax1.hist(h.view(-1).tolist(), bins=50, color="tab:orange")
-    ax1.set_title(f"h = tanh(hpreact): {saturated.float().mean().item():.1%} beyond ±{threshold}")
+    ax1.set_title("h = tanh(hpreact)")
     ax1.set_xlabel("value")
     ax2.imshow(saturated, cmap="gray", interpolation="nearest", aspect="auto", vmin=0, vmax=1)
-    ax2.set_title(f"white: |h| > {threshold} ({int(saturated.all(0).sum())} neurons white in every row)")
+    ax2.set_title(f"white: |h| > {threshold}")
     ax2.set_xlabel("hidden neuron")
     ax2.set_ylabel("example of the minibatch")
     fig.suptitle(title)

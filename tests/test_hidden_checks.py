@@ -183,6 +183,16 @@ def _hidden_parts(section, grade_id):
      "    with torch.no_grad():\n"
      "        return makemore.loss_on(parameters, X, Y).item()\n",
      "loss_on"),
+    ("04_learning_rate", "lr_sweep_test",
+     "def lr_sweep(parameters, X, Y, lre, g, batch_size):\n"
+     "    exps = lre.tolist()\n"
+     "    lossi = makemore.train_mlp(parameters, X, Y, len(exps), lambda i: 10 ** exps[i], g, batch_size, log_every=0)\n"
+     "    return [(e, 10 ** l) for e, l in zip(exps, lossi)]\n",
+     "train_mlp"),
+    ("02_forward_pass", "stable_softmax_test",
+     "def stable_softmax(logits):\n"
+     "    return torch.softmax(logits, 1)\n",
+     "softmax"),
 ])
 def test_an_answer_handing_its_work_to_the_course_gets_the_tests_own_message(section, grade_id, answer, refused,
                                                                             monkeypatch):

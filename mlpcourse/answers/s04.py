@@ -13,6 +13,9 @@ MISTAKES = [
             loses=["compare_test"]),
     mistake("compare", "the runs keyed by their position instead of their learning rate",
             old="    runs[lr] = makemore", new="    runs[[0.001, 0.1, 1.0].index(lr)] = makemore", loses=["compare_test"]),
+    mistake("compare", "final taken from the last minibatch of the run, not from all examples",
+            old="final[lr] = makemore.loss_on(parameters, X, Y).item()", new="final[lr] = 10 ** runs[lr][-1]",
+            loses=["compare_test"]),
     mistake("spacing", "both spacings taken to put a third of the candidates in every factor of 10",
             old="share_linear = (0.1 - 0.01) / (1 - 0.001)", new="share_linear = 1 / 3", loses=["spacing_test"]),
     mistake("spacing", "the two answers swapped",
@@ -48,6 +51,11 @@ MISTAKES = [
             loses=["lr_sweep_test"]),
     mistake("lr_sweep", "keeps the exponents as 0-d tensors in the pairs",
             old="for e in lre.tolist():", new="for e in lre:", loses=["lr_sweep_test"]),
+    mistake("lr_sweep", "hands the sweep to the course's train_mlp, one step per exponent, and undoes its log10", new='''
+def lr_sweep(parameters, X, Y, lre, g, batch_size):
+    exps = lre.tolist()
+    lossi = makemore.train_mlp(parameters, X, Y, len(exps), lambda i: 10 ** exps[i], g, batch_size, log_every=0)
+    return [(e, 10 ** l) for e, l in zip(exps, lossi)]'''.strip(), loses=["lr_sweep_test"]),
     mistake("learning_rate", "off by one: step decay_at still uses 0.1",
             old="step < decay_at", new="step <= decay_at", loses=["learning_rate_test"]),
     mistake("learning_rate", "decays to 0.001 instead of 0.01",

@@ -23,6 +23,8 @@ MISTAKES = [
             old="return [C, W1 * s_W1,", new="return [C * s_W1, W1 * s_W1,", loses=["init_scaled_test"]),
     mistake("init_scaled", "pairs the scales with the wrong tensors (W2's scale on b2 and back)",
             old="W2 * s_W2, b2 * s_b2]", new="W2 * s_b2, b2 * s_W2]", loses=["init_scaled_test"]),
+    mistake("first_batch", "keeps the bug of first_batch_given: the logits from hpreact, not from h",
+            old="logits = h @ W2 + b2", new="logits = hpreact @ W2 + b2", loses=["first_batch_test"]),
     mistake("first_batch", "draws the minibatch without the generator",
             old="(batch_size,), generator=g)", new="(batch_size,))", loses=["first_batch_test"]),
     mistake("first_batch", "returns the loss tensor instead of a float",
@@ -64,6 +66,16 @@ MISTAKES = [
             old=".all(dim=0)", new=".all(dim=1)", loses=["dead_neurons_test"]),
     mistake("dead_neurons", "forgets the absolute value",
             old="(h.abs() > threshold)", new="(h > threshold)", loses=["dead_neurons_test"]),
+    mistake("hand_scale", "keeps W1 as drawn: the scale of the default initialization",
+            old="hand_scale = 0.2", new="hand_scale = 1.0", loses=["hand_scale_test"]),
+    mistake("hand_scale", "halves W1: the spread drops to 2.5, still far beyond the bend of the tanh",
+            old="hand_scale = 0.2", new="hand_scale = 0.5", loses=["hand_scale_test"]),
+    mistake("hand_scale", "the scale used for W2, 0.01: the tanh works as a straight line",
+            old="hand_scale = 0.2", new="hand_scale = 0.01", loses=["hand_scale_test"]),
+    mistake("hand_scale", "divides by the variance, 5.2 ** 2, instead of the spread",
+            old="hand_scale = 0.2", new="hand_scale = 1 / 5.2 ** 2", loses=["hand_scale_test"]),
+    mistake("hand_scale", "the measured spread itself, not the factor that shrinks it",
+            old="hand_scale = 0.2", new="hand_scale = 5.2", loses=["hand_scale_test"]),
     mistake("kaiming_std", "leaves out the gain",
             old="return gain / math.sqrt(fan_in)", new="return 1 / math.sqrt(fan_in)", loses=["kaiming_std_test"]),
     mistake("kaiming_std", "divides by fan_in instead of its square root",
@@ -116,6 +128,8 @@ def saturation(h, threshold=0.99):
     alternative("dead_neurons", "no column with an unsaturated entry", new='''
 def dead_neurons(h, threshold=0.99):
     return ~(h.abs() <= threshold).any(0)'''.strip()),
+    alternative("hand_scale", "one over the spread Part D predicts", old="hand_scale = 0.2", new="hand_scale = 1 / math.sqrt(31)"),
+    alternative("hand_scale", "a spread of 1.25, a few more units near ±1", old="hand_scale = 0.2", new="hand_scale = 0.25"),
     alternative("kaiming_std", "fan_in to the power -0.5", new='''
 def kaiming_std(fan_in, gain=5 / 3):
     return gain * fan_in ** -0.5'''.strip()),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 # code of the earlier sections refers to this module by the name the notebooks use
 makemore = sys.modules[__name__]
@@ -153,7 +154,8 @@ def plot_embedding(C, itos, title="", ax=None):
 
 
 def plot_activations(hpreact, h, title="", threshold=0.99):
-    """Histograms of hpreact and h (50 bins), and the map of |h| > threshold, side by side."""
+    """Histograms of hpreact and h (50 bins), and the map of |h| > threshold, side by side. It draws the
+    saturated units but does not count them: that count is 08's Part E."""
     import matplotlib.pyplot as plt
 
     hpreact, h = hpreact.detach(), h.detach()
@@ -164,10 +166,10 @@ def plot_activations(hpreact, h, title="", threshold=0.99):
     ax0.set_xlabel("value")
     ax0.set_ylabel("count")
     ax1.hist(h.view(-1).tolist(), bins=50, color="tab:orange")
-    ax1.set_title(f"h = tanh(hpreact): {saturated.float().mean().item():.1%} beyond ±{threshold}")
+    ax1.set_title("h = tanh(hpreact)")
     ax1.set_xlabel("value")
     ax2.imshow(saturated, cmap="gray", interpolation="nearest", aspect="auto", vmin=0, vmax=1)
-    ax2.set_title(f"white: |h| > {threshold} ({int(saturated.all(0).sum())} neurons white in every row)")
+    ax2.set_title(f"white: |h| > {threshold}")
     ax2.set_xlabel("hidden neuron")
     ax2.set_ylabel("example of the minibatch")
     fig.suptitle(title)
@@ -472,9 +474,41 @@ def refusing(*functions):
 
 _STAND_IN = _stand_in.__code__
 
+
+class _RefuseOps(TorchDispatchMode):
+    """Refuses the ATen operators in `ops` (overload packets) however a call reaches them."""
+
+    def __init__(self, ops):
+        super().__init__()
+        self.ops = ops
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.overloadpacket in self.ops:
+            _REFUSED_CALLS.append(func.overloadpacket.__name__)
+            raise Refused(f"{func.overloadpacket.__name__} is PyTorch's own kernel for what this answer should compute")
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def refusing_ops(*ops):
+    """refusing() for PyTorch's operators, given as ATen overload packets (torch.ops.aten._softmax):
+    while the block runs, every call that reaches one of them raises Refused, whether it came
+    through torch.softmax, Tensor.softmax, F.softmax, nn.Softmax or torch.ops. Yields the list of
+    the refused operators' names, filled when the block is over."""
+    called = []
+    start = _len(_REFUSED_CALLS)
+    try:
+        with _RefuseOps(_tuple(ops)):
+            yield called
+    except Refused:
+        pass
+    finally:
+        called.extend(_REFUSED_CALLS[start:])
+        del _REFUSED_CALLS[start:]
+
 # the comparisons as one namespace, as the tests use them: makemore.checks.same(...)
 checks = types.ModuleType("makemore.checks", "Comparisons for the tests, captured before any answer ran.")
-for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, Refused):
+for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, refusing_ops, Refused):
     _setattr(checks, _f.__name__, _f)
 
 # this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too
