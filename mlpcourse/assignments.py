@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from .course import COURSE_ROOT, load_config, sections
+from .course import COURSE_ROOT, config_files, load_config, sections, write_config_files
+from .runtime import verify
+
+# The main job's example submissions (python -m mlpcourse all), kept out of a real class's gradebook
+EXAMPLE_STUDENTS = ("reference", "untouched", "partly_wrong")
 
 
 def _generate_here(course, names, release_dir=None, db_url=None):
@@ -79,8 +85,6 @@ def forget_examples():
     next `make all`, a real student's are kept (and nbgrader's refusal is reported)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .pipeline import EXAMPLE_STUDENTS
-
     if not (COURSE_ROOT / "gradebook.db").exists():
         return
     with Gradebook(f"sqlite:///{COURSE_ROOT}/gradebook.db") as gb:
@@ -89,6 +93,29 @@ def forget_examples():
                 gb.remove_student(student)
             except MissingEntry:
                 pass
+
+
+def copy_section(name, dest_root, course_root=COURSE_ROOT):
+    """Copy source/<name>/ (the notebook and its makemore.py, nothing a run left there) into dest_root/source/."""
+    src = Path(course_root) / "source" / name
+    dest = Path(dest_root) / "source" / name
+    dest.mkdir(parents=True, exist_ok=True)
+    for fname in (f"{name}.ipynb", "makemore.py"):
+        shutil.copy(src / fname, dest)
+    return dest
+
+
+def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
+    """A scratch course directory holding only the given sections, their release generated."""
+    root = Path(root or tempfile.mkdtemp(prefix="mlpcourse-"))
+    root.mkdir(parents=True, exist_ok=True)
+    write_config_files(root, config_files(course_root))
+    (root / "data").mkdir(exist_ok=True)  # where the notebooks look for names.txt (here and above)
+    shutil.copy(verify(Path(course_root) / "data" / "names.txt"), root / "data" / "names.txt")
+    for name in notebooks:
+        copy_section(name, root, course_root)
+    generate(root, notebooks)
+    return root
 
 
 def release_main(argv=None):

@@ -43,7 +43,7 @@ from pathlib import Path
 import nbformat
 
 from .answers import catalogue
-from .check import scratch_course
+from .assignments import scratch_course
 from .classroom import grade_class
 from .course import COURSE_ROOT, release_notebook, sections, source_notebook
 from .submissions import answered, reference_answers, reference_files, with_change, write_submission

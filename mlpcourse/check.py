@@ -11,41 +11,15 @@ deleted or emptied must lose the same points (the cells are put back). The alias
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 
 from . import answers as catalogue_mod
 from .aliases import attacks as alias_attacks
-from .assignments import generate
-from .course import COURSE_ROOT, config_files, graded_cells, release_notebook, source_notebook, write_config_files
-from .runtime import verify
+from .assignments import scratch_course
+from .course import graded_cells, release_notebook, source_notebook
 from .submissions import answered, forger, reference_answers, reference_files, tampered, with_change, write_submission
-
-
-def copy_section(name, dest_root, course_root=COURSE_ROOT):
-    """Copy source/<name>/ (the notebook and its makemore.py, nothing a run left there) into dest_root/source/."""
-    src = Path(course_root) / "source" / name
-    dest = Path(dest_root) / "source" / name
-    dest.mkdir(parents=True, exist_ok=True)
-    for fname in (f"{name}.ipynb", "makemore.py"):
-        shutil.copy(src / fname, dest)
-    return dest
-
-
-def scratch_course(notebooks, root=None, course_root=COURSE_ROOT):
-    """A scratch course directory holding only the given sections, their release generated."""
-    root = Path(root or tempfile.mkdtemp(prefix="mlpcourse-"))
-    root.mkdir(parents=True, exist_ok=True)
-    write_config_files(root, config_files(course_root))
-    (root / "data").mkdir(exist_ok=True)  # where the notebooks look for names.txt (here and above)
-    shutil.copy(verify(Path(course_root) / "data" / "names.txt"), root / "data" / "names.txt")
-    for name in notebooks:
-        copy_section(name, root, course_root)
-    generate(root, notebooks)
-    return root
 
 
 @dataclass

@@ -42,8 +42,7 @@ import nbformat
 from traitlets import Bool, Dict, Integer, Unicode
 from traitlets.config import Configurable
 
-from .assignments import generate
-from .check import scratch_course
+from .assignments import generate, scratch_course
 from .class_reports import export_csv, print_report, write_reasons
 from .course import (COURSE_ROOT, CONFIG_FILES, LIBRARY, config_files, graded_cells, load_config, nbgrader_meta,
                      sections)

@@ -83,7 +83,7 @@ def _user_exists(name):
 def add_class(roster, course_sections=None):
     """Create the accounts, groups and the owner's course directory of a roster (idempotent);
     return the course directory."""
-    from .check import scratch_course
+    from .assignments import scratch_course
 
     members = read_roster(roster)
     for group in ROLES.values():

@@ -18,7 +18,7 @@ import time
 
 import nbformat
 
-from .check import copy_section
+from .assignments import copy_section
 from .course import COURSE_ROOT, HIDDEN_TESTS, SOLUTION_MARK, sections, source_notebook
 from .notebooks import execute, figures, tidy
 

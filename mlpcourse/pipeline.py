@@ -29,15 +29,13 @@ from pathlib import Path
 import nbformat
 
 from . import answers
-from .assignments import forget_examples, generate
-from .check import copy_section
+from .assignments import EXAMPLE_STUDENTS, copy_section, forget_examples, generate
 from .course import COURSE_ROOT, graded_cells, grading_parameters, release_notebook, sections, source_notebook
 from .data import DataError, provision
 from .notebooks import execute
 from .submissions import answered, reference_answers, reference_files, with_change, write_submission
 
 BUILD = COURSE_ROOT / "build"
-EXAMPLE_STUDENTS = ("reference", "untouched", "partly_wrong")
 
 
 def stale_release(names, built=BUILD / "release"):

@@ -14,7 +14,7 @@ import nbformat
 
 from mlpcourse.answers import catalogue
 from mlpcourse.assignments import generate
-from mlpcourse.check import copy_section
+from mlpcourse.assignments import copy_section
 from mlpcourse.course import (COURSE_ROOT as ROOT, LIBRARY, config_files, graded_cells, release_notebook,
                               source_notebook, write_config_files)
 from mlpcourse.submissions import answered, nbgrader_meta, reference_answers, write_submission

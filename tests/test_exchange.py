@@ -52,7 +52,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from mlpcourse.check import scratch_course
+from mlpcourse.assignments import scratch_course
 from mlpcourse.course import graded_cells, release_notebook, source_notebook
 from mlpcourse.student_setup import set_up
 from mlpcourse.submissions import answered, reference_answers

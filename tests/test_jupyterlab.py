@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from mlpcourse.check import scratch_course
+from mlpcourse.assignments import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, graded_cells, region_bodies,
                               source_notebook, written_points)
 from mlpcourse.feedback import late_text, part_names

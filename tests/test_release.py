@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from mlpcourse.check import scratch_course
+from mlpcourse.assignments import scratch_course
 from mlpcourse.course import (COURSE_ROOT as ROOT, HIDDEN_TESTS, LIBRARY, SOLUTION, nbgrader_meta,
                               region_bodies, release_notebook, source_notebook, sections)
 from mlpcourse.grading import find_parameters_cell
