@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from classroom_support import FULL, ROOT, make_course
+from classroom_support import as_user as _as
 from mlpcourse.answers import catalogue
 from mlpcourse.course import nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grade_notebook import grading_base
@@ -131,15 +132,6 @@ def _processes_with(marker):
         except OSError:
             pass
     return found
-
-
-UNPRIVILEGED = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
-
-
-def _as(user, cmd):
-    """cmd as root, or as uid 65534 without any capability (a user namespace: the course machines'
-    Python lives under /root, which the real nobody cannot open)."""
-    return cmd if user == "root" else [*UNPRIVILEGED, *cmd]
 
 
 def _grade(grader, user, course, students):
