@@ -77,6 +77,10 @@ c.SafeExecute.kernel_manager_class = "mlpcourse.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each grading kernel
 c.SandboxedKernelManager.file_limit_mb = 256  # largest file a kernel may write in its folder (RLIMIT_FSIZE)
 c.SandboxedKernelManager.shm_limit_mb = 64  # its /dev/shm: a tmpfs of this size, its own
+# all it may write in its folder (work/ and home/): a tmpfs of this size, its own, its notebook's files
+# copied in; nothing it writes reaches the real disk, and it may create no other file there (Landlock).
+# A tmpfs is memory beside the address-space cap: each kernel may hold up to this plus shm_limit_mb.
+c.SandboxedKernelManager.disk_limit_mb = 512
 # output a notebook keeps, whatever the line count (08, the largest, stores 123k characters in one cell
 # and 439k in all, figures included); the rest is dropped, and an OutputLimit error says so
 c.SafeExecute.max_cell_chars = 1_000_000

@@ -321,7 +321,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     if problem and not unsandboxed:
         raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
     limits = {"memory_limit_mb": kernels.memory_limit_mb, "file_limit_mb": kernels.file_limit_mb,
-              "shm_limit_mb": kernels.shm_limit_mb, "unsandboxed": bool(problem), "bwrap": kernels.bwrap,
+              "shm_limit_mb": kernels.shm_limit_mb, "disk_limit_mb": kernels.disk_limit_mb, "unsandboxed": bool(problem), "bwrap": kernels.bwrap,
               "preload": settings.preload if preload is None else preload,
               "figures": settings.figures if figures is None else figures}
     before = course_fingerprint(course_root)
@@ -339,7 +339,7 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
         addresses = sorted(client.scheduler_info()["workers"])
         warming = [client.submit(warm_up, limits["preload"],
                                  cores[i] if settings.pin_workers and len(addresses) == len(cores) else None,
-                                 limits["unsandboxed"], limits["bwrap"], limits["shm_limit_mb"],
+                                 limits["unsandboxed"], limits["bwrap"], limits["shm_limit_mb"], limits["disk_limit_mb"],
                                  workers=[w], allow_other_workers=False, pure=False, key=f"warm-up-{w}")
                    for i, w in enumerate(addresses)]
         try:

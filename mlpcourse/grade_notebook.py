@@ -51,8 +51,9 @@ def _diagnose(autograded_text):
             if name == OUTPUT_LIMIT:
                 return "output limit", f"cell {i + 1}: {value.split(';')[0]}; the rest of its output was dropped"
             if "File too large" in value or "No space left on device" in value:
-                return "disk limit", (f"cell {i + 1} wrote more than a grading kernel may (one file in its "
-                                      "folder, or its /dev/shm, is capped)")
+                return "disk limit", (f"cell {i + 1} wrote more than a grading kernel may keep (its folder, each "
+                                      "file in it and its /dev/shm are capped: see the limits in "
+                                      "nbgrader_config.py); write less, or delete what you no longer need")
     return "ok", ""
 
 
@@ -68,7 +69,7 @@ def _autograde(scratch, student, notebook, template):
     limits = template["limits"]
     config.SandboxedKernelManager.names_file = str(scratch / "data" / "names.txt")
     config.SandboxedKernelManager.memory_limit_mb = limits["memory_limit_mb"]
-    for limit in ("file_limit_mb", "shm_limit_mb"):
+    for limit in ("file_limit_mb", "shm_limit_mb", "disk_limit_mb"):
         if limit in limits:
             setattr(config.SandboxedKernelManager, limit, limits[limit])
     config.SandboxedKernelManager.unsandboxed = bool(limits.get("unsandboxed"))
@@ -132,7 +133,7 @@ def quiet_library_warnings():
     warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 
-def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap", shm_mb=0):
+def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap", shm_mb=0, disk_mb=0):
     """Import nbgrader and start this worker's zygote before the first notebook arrives (on a worker).
     With `core`, the worker (and so its zygote and kernels) keeps to that CPU: a notebook's kernel and
     the worker that drives it take turns on one core instead of being interrupted by the other pair."""
@@ -150,7 +151,7 @@ def warm_up(preload, core=None, unsandboxed=False, bwrap="bwrap", shm_mb=0):
     if preload:
         from .zygote import shared_zygote
 
-        shared_zygote(str(grading_base()), unsandboxed, bwrap, shm_mb)
+        shared_zygote(str(grading_base()), unsandboxed, bwrap, shm_mb, disk_mb)
     return os.getpid()
 
 
@@ -213,7 +214,7 @@ def grade_task(template, task):
 
         limits = template["limits"]
         zygote = shared_zygote(str(base), limits.get("unsandboxed", False), limits.get("bwrap", "bwrap"),
-                               limits.get("shm_limit_mb", 0))
+                               limits.get("shm_limit_mb", 0), limits.get("disk_limit_mb", 0))
         zygote.names_file(template["names"])
         template = {**template, "zygote": zygote}
     failures = []

@@ -4,11 +4,13 @@
 
 - `SafeCollect` (`ExchangeFactory.collect`): `nbgrader collect` copies a submission out of the
   exchange with shutil.copytree, which follows links; here only regular, singly linked files are
-  copied (read with mlpcourse.handin), the rest is refused in the log.
-- `defuse` (`Autograde.pre_convert_hook`, before nbgrader copies a submission's files): a link,
-  device, FIFO or hard link in the submission folder, or a linked student or section folder, is
-  renamed to `<name>.refused-by-grader`, which `CourseDirectory.ignore` keeps out of every copy.
-  The rename moves the entry itself; nothing is read through it.
+  copied (read with mlpcourse.handin), the rest is refused in the log. nbgrader's own limit on a
+  submission's size (`CourseDirectory.max_dir_size`) holds: a bigger one is not collected.
+- `defuse` (`Autograde.pre_convert_hook`, before nbgrader copies a submission's files, which it
+  finds in every subfolder and copies with shutil.copy, following links): a link, device, FIFO or
+  hard link in the submission folder or any folder below it, or a linked student or section
+  folder, is renamed to `<name>.refused-by-grader`, which `CourseDirectory.ignore` keeps out of
+  every copy. The rename moves the entry itself; nothing is read through it.
 - `SafeNotebookExporter` (`Autograde.exporter_class`): the submitted notebook is read with
   mlpcourse.handin. A refused notebook is graded as an empty one (every test fails: 0 points), and
   a markdown cell at the top of the autograded notebook, so of the feedback, names each file refused.
@@ -71,6 +73,11 @@ class SafeCollect(ExchangeCollect):
         if os.path.islink(src):
             self.log.error("Refused (not collected): %s is a symbolic link", src)
             return
+        size = self.get_size(src)  # nbgrader's own check (its do_copy), links not counted
+        if size > 1000 * self.coursedir.max_dir_size:
+            self.log.error("Refused (not collected): %s holds %d bytes, more than CourseDirectory.max_dir_size "
+                           "(%d kB)", src, size, self.coursedir.max_dir_size)
+            return
         shutil.copytree(src, dest, ignore=ignore, copy_function=copy)
         for line in refused:
             self.log.warning("Refused (not collected): %s", line)
@@ -89,11 +96,19 @@ def defuse(assignment=None, student=None, notebooks=()):
                 os.mkdir(path)  # an empty folder where the link was: nothing to copy, no notebook
         if os.path.lexists(student_folder + SUFFIX) or os.path.lexists(folder + SUFFIX):
             continue  # the folder is the empty one put in place of a link
-        for entry in os.scandir(folder):
-            if entry.name.endswith(".ipynb") or entry.name.endswith(SUFFIX):
-                continue  # notebooks are read (or refused) by SafeNotebookExporter
+        for entry in _entries(folder):
+            if entry.name.endswith(SUFFIX) or (entry.name.endswith(".ipynb") and os.path.dirname(entry.path) == folder):
+                continue  # the folder's notebooks are read (or refused) by SafeNotebookExporter
             if _reason(entry.name, entry.stat(follow_symlinks=False)) and not entry.is_dir(follow_symlinks=False):
                 os.rename(entry.path, entry.path + SUFFIX)
+
+
+def _entries(folder):
+    """Every entry of `folder` and of the real folders below it (never through a link), depth first."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        yield entry
+        if entry.is_dir(follow_symlinks=False):
+            yield from _entries(entry.path)
 
 
 def refusals(folder):
@@ -102,10 +117,10 @@ def refusals(folder):
     for path in (os.path.dirname(folder), folder):
         if os.path.lexists(path + SUFFIX):
             found.append(_reason(os.path.basename(path) + "/", os.lstat(path + SUFFIX)))
-    if os.path.isdir(folder):
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    if os.path.isdir(folder) and not os.path.islink(folder):
+        for entry in _entries(folder):
             if entry.name.endswith(SUFFIX):
-                found.append(_reason(entry.name[:-len(SUFFIX)], entry.stat(follow_symlinks=False)))
+                found.append(_reason(os.path.relpath(entry.path, folder)[:-len(SUFFIX)], entry.stat(follow_symlinks=False)))
     return [f for f in found if f]
 
 

@@ -6,9 +6,11 @@ nbgrader starts each kernel through nbclient's kernel manager; the course's conf
 manager ``SandboxedKernelManager``. For every kernel it
 
 - makes a kernel folder of its own (in a fresh temporary folder) and copies the notebook's
-  folder into it (its makemore.py, files handed in with it; not the notebook, whose copy there
-  holds the hidden tests): the kernel runs there, and nothing it writes ever reaches the
-  course, the gradebook or autograded/;
+  folder into its seed/work (its makemore.py, files handed in with it; not the notebook, whose
+  copy there holds the hidden tests); inside the sandbox, disk/ is a tmpfs of disk_limit_mb
+  into which seed/ is copied, and the kernel runs in disk/work with its home in disk/home:
+  nothing it writes reaches the real disk, the course, the gradebook or autograded/, and
+  Landlock (mlpcourse.landlock) keeps it from writing anything but sockets beside disk/;
 - starts the kernel under bubblewrap (``bwrap``, the sandbox Flatpak uses): a user namespace
   in which it is uid 65534 with every capability dropped and no new privileges, its own PID
   namespace (every process it starts dies with it), no network (it talks to nbgrader over
@@ -16,7 +18,7 @@ manager ``SandboxedKernelManager``. For every kernel it
   system's programs and libraries, Python and its packages, the verified names.txt (all read
   only) and its own folder. The course, the instructor's notebooks, the answer catalogue, the
   gradebook and every other student's files are not there at all;
-- caps its address space, and removes its folder when the kernel is gone.
+- caps its address space and each file it writes, and removes its folder when the kernel is gone.
 
 The class grader forks its kernels from a per-worker process that has imported torch already
 (mlpcourse.zygote); that process runs under the same bubblewrap command, and before each
@@ -39,11 +41,14 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
 
+from .landlock import DISK, SEED
+from .landlock import fill as fill_disk
 from .notebooks import INLINE_BACKEND, NUMERIC_PINS
 
 SANDBOX_UID = 65534  # "nobody" inside the sandbox
 NAMES_INSIDE = "/course-data/names.txt"  # where a kernel finds the verified names.txt
 ZYGOTE_INSIDE = "/course-code/zygote.py"  # where the zygote's script is, inside its sandbox
+LANDLOCK_INSIDE = "/course-code/mlpcourse_landlock.py"  # mlpcourse/landlock.py, inside a kernel's sandbox
 # the few files of /etc a Python process reads (dynamic linker, user and group names, time zone)
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group",
              "/etc/nsswitch.conf", "/etc/localtime", "/etc/fonts")
@@ -76,10 +81,11 @@ def _system_mounts():
     return args
 
 
-def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap", shm_mb=0):
+def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap", shm_mb=0, disk_mb=0):
     """`cmd` under bubblewrap: `folder` writable, `names` read-only at NAMES_INSIDE, `files`
     ((source, destination) pairs) read-only, /dev/shm a tmpfs of `shm_mb` MiB (0: bwrap's /dev/shm,
-    as large as memory), everything else of the machine absent."""
+    as large as memory), `folder`/DISK a tmpfs of `disk_mb` MiB (0: the real disk's folder),
+    everything else of the machine absent."""
     folder = str(Path(folder).resolve())
     args = [shutil.which(program) or program, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
             "--gid", str(SANDBOX_UID), "--hostname", "grading", "--die-with-parent", "--new-session",
@@ -87,6 +93,8 @@ def bwrap_argv(folder, names, cmd, cwd=None, files=(), program="bwrap", shm_mb=0
             # /dev itself read-only: in the zygote's sandbox, what a kernel left there would reach the next one
             *(["--size", str(shm_mb * 1024 * 1024), "--tmpfs", "/dev/shm"] if shm_mb else []), "--remount-ro", "/dev",
             "--bind", folder, folder]
+    if disk_mb:
+        args += ["--size", str(disk_mb * 1024 * 1024), "--tmpfs", os.path.join(folder, DISK)]
     if names:
         args += ["--ro-bind", str(Path(names).resolve()), NAMES_INSIDE]
     for source, dest in files:
@@ -117,7 +125,7 @@ def bwrap_problem(program="bwrap"):
 def kernel_environment(folder, backend=INLINE_BACKEND):
     """What a grading kernel's environment holds: nothing of the grader's (no database URL, no
     tokens), only its own folders, the data, the numeric pins and the figure backend."""
-    home = Path(folder) / "home"
+    home = Path(folder) / DISK / "home"
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home), "TMPDIR": str(home),
             "MPLCONFIGDIR": str(home / ".mpl"), "MPLBACKEND": backend, "MAKEMORE_NAMES": NAMES_INSIDE,
             "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **NUMERIC_PINS}
@@ -149,7 +157,11 @@ def _seed_font_cache(mplconfig):
 
 
 def empty_folder(folder):
+    """Empty a kernel folder of the zygote's sandbox, but for DISK: the zygote's tmpfs is mounted there
+    (removing the folder would unmount it), and the zygote empties it itself."""
     for entry in os.scandir(folder):
+        if entry.name == DISK:
+            continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
@@ -166,6 +178,10 @@ class SandboxedKernelManager(AsyncKernelManager):
                                       "write fails with 'File too large'); 0: none.").tag(config=True)
     shm_limit_mb = Integer(64, help="Size (MiB) of a grading kernel's /dev/shm, a tmpfs of its own (memory the "
                                     "address-space cap does not count); 0: bwrap's default.").tag(config=True)
+    disk_limit_mb = Integer(512, help="Size (MiB) of a grading kernel's working folder and home, a tmpfs of its "
+                                      "own into which its notebook's files are copied (a write past it fails with "
+                                      "'No space left on device'); nothing it writes reaches the real disk. "
+                                      "0: a folder of the real disk, uncapped.").tag(config=True)
     names_file = Unicode("", help="The names.txt kernels read (default: the course's data/names.txt)."
                          ).tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap program.").tag(config=True)
@@ -198,12 +214,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         else:
             self._folder, self._own_folder = Path(tempfile.mkdtemp(prefix="kernel-")), True
         folder = self._folder
-        work = folder / "work"
-        for sub in (work, folder / "home"):
-            sub.mkdir()
-        _seed_font_cache(folder / "home" / ".mpl")
+        seed, disk = folder / SEED, folder / DISK
+        for sub in (seed / "work", seed / "home", disk / "work", disk / "home"):
+            sub.mkdir(parents=True, exist_ok=True)  # DISK's folders: the launcher's cwd outside the sandbox
+        _seed_font_cache(seed / "home" / ".mpl")
         if kw.get("cwd"):
-            copy_notebook_folder(kw["cwd"], work)
+            copy_notebook_folder(kw["cwd"], seed / "work")
+        work = disk / "work"
         kw["cwd"] = str(work)
         # ZeroMQ over Unix sockets in the kernel's folder: the sandbox has no network
         self.transport, self.cache_ports = "ipc", False
@@ -214,9 +231,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         if problem:
             self.log.warning("UNSANDBOXED grading kernel: %s", problem)
             env["MAKEMORE_NAMES"] = self._names()
-        if zygote:  # the launcher's arguments: the zygote's socket, the fork's memory cap
+        if zygote:  # the launcher's arguments: the zygote's socket, the fork's memory cap (the fork fills DISK)
             kernel_cmd = [*kernel_cmd, zygote["path"], str(self.memory_limit_mb), str(self.file_limit_mb)]
         else:
+            if problem:
+                fill_disk(seed, disk)
+            else:  # copies SEED into DISK inside the sandbox, confines the kernel's writes, then execs it
+                kernel_cmd = [sys.executable, "-S", LANDLOCK_INSIDE, str(seed), str(disk), str(folder), "--", *kernel_cmd]
             if self.memory_limit_mb or self.file_limit_mb:  # ulimit's units: KiB, and 512-byte blocks
                 kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; [ "$1" = 0 ] || ulimit -v "$1"; '
                               '[ "$2" = 0 ] || ulimit -f "$2"; shift 2; exec "$@"', "limit",
@@ -224,8 +245,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             if not problem:
                 # interrupts travel as messages: a signal to bwrap does not reach the kernel
                 self.kernel_spec.interrupt_mode = "message"
-                kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=work, program=self.bwrap,
-                                        shm_mb=self.shm_limit_mb)
+                kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=disk, program=self.bwrap,
+                                        shm_mb=self.shm_limit_mb, disk_mb=self.disk_limit_mb,
+                                        files=[(Path(__file__).with_name("landlock.py"), LANDLOCK_INSIDE)])
         kw["env"] = env
         kw["stdout"] = subprocess.DEVNULL  # ipykernel's "to connect another client" banner
         return kernel_cmd, kw

@@ -36,6 +36,7 @@ PR_SET_DUMPABLE = 4
 ZYGOTE_TIMEOUT = 30
 START_TIMEOUT = 300
 SECCOMP_MODULE = "mlpcourse_seccomp"  # the name mlpcourse/seccomp.py has inside the zygote's sandbox
+LANDLOCK_MODULE = "mlpcourse_landlock"  # mlpcourse/landlock.py's inside the sandbox ("landlock" beside this script)
 
 
 def _libc():
@@ -72,6 +73,10 @@ def _send(conn, message):
 # --- inside the forked kernel ----------------------------------------------------------------
 
 
+def _landlock(sandboxed):
+    return __import__(LANDLOCK_MODULE if sandboxed else "landlock")
+
+
 def _become_kernel(request, closing, sandboxed):
     """Runs in the fresh fork: shut it in, then turn it into an IPython kernel. Never returns."""
     code = 1
@@ -94,9 +99,16 @@ def _become_kernel(request, closing, sandboxed):
         if file_cap:  # no file it writes grows beyond this (Python then raises "File too large")
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_cap, file_cap))
         _set_dumpable(True)  # the kernel's own business; the zygote stays undumpable
+        # its files, into its tmpfs (the cwd's parent; SEED beside it); then it may write nowhere else
+        landlock = _landlock(sandboxed)
+        disk = os.path.dirname(request["cwd"])
+        folder = os.path.dirname(disk)
+        landlock.fill(os.path.join(folder, landlock.SEED), disk)
+        os.chdir(request["cwd"])
+        if sandboxed and not landlock.restrict([disk, "/dev/shm"], sockets_only=[folder]):
+            print("Landlock is not available: the kernel's connection folder is not capped", file=sys.stderr)
         if sandboxed:  # nothing towards the zygote or pid 1: no ptrace, signals, limits (mlpcourse.seccomp)
             sys.modules[SECCOMP_MODULE].install(os.getpid())
-        os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(env)
         if env.get("MPLBACKEND") and "matplotlib" in sys.modules:
@@ -158,6 +170,7 @@ def serve(fd, sandboxed):
     _set_dumpable(False)  # before anything else: no kernel it forks may ptrace it or read its memory
     if sandboxed:  # mlpcourse/seccomp.py, bound beside this script in the sandbox
         __import__(SECCOMP_MODULE)
+    disk = os.path.abspath(_landlock(sandboxed).DISK)  # its kernels' tmpfs, in its folder (its cwd)
     preload()
     listener = socket.socket(fileno=fd)
     sel = selectors.DefaultSelector()
@@ -177,7 +190,7 @@ def serve(fd, sandboxed):
                         sel.unregister(other)
                         other.close()
                     clients.clear()
-                    _send(conn, {"cleared": _kill_the_rest() if sandboxed else 0, "pid": os.getpid()})
+                    _send(conn, {"cleared": _kill_the_rest(disk) if sandboxed else 0, "pid": os.getpid()})
                     conn.close()
                 else:
                     pid = os.fork()
@@ -208,7 +221,7 @@ def serve(fd, sandboxed):
             if done:
                 del clients[conn]
                 if sandboxed and not clients:  # what the kernel started dies with it
-                    _kill_the_rest()
+                    _kill_the_rest(disk)
                 _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
                 sel.unregister(conn)
                 conn.close()
@@ -216,10 +229,11 @@ def serve(fd, sandboxed):
             return
 
 
-def _kill_the_rest():
-    """Kill every process of this sandbox but its init (bwrap) and the zygote, empty its /dev/shm
-    (the one writable place besides the kernel folder, which the kernel manager empties), and
-    return how many were killed. Only inside the sandbox: there /proc lists only its own processes."""
+def _kill_the_rest(disk):
+    """Kill every process of this sandbox but its init (bwrap) and the zygote, empty its /dev/shm and
+    the kernels' tmpfs `disk` (what the kernel wrote; the kernel manager empties the rest of the
+    kernel folder), and return how many were killed. Only inside the sandbox: there /proc lists
+    only its own processes."""
     me, killed = os.getpid(), set()
     for _sweep in range(200):
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
@@ -238,7 +252,7 @@ def _kill_the_rest():
             except ChildProcessError:
                 break
         time.sleep(0.01)
-    for folder in ("/dev/shm",):
+    for folder in ("/dev/shm", disk):
         if os.path.isdir(folder):
             for entry in os.listdir(folder):
                 path = os.path.join(folder, entry)
@@ -266,7 +280,7 @@ class Zygote:
     """One zygote process, started on first use (one per grading worker), in bubblewrap's sandbox:
     it sees the kernel folder `self.folder` (writable) and the data folder `self.data` (read-only)."""
 
-    def __init__(self, base, unsandboxed=False, program="bwrap", shm_mb=0):
+    def __init__(self, base, unsandboxed=False, program="bwrap", shm_mb=0, disk_mb=0):
         from .notebooks import NUMERIC_PINS
         from .sandbox import NAMES_INSIDE, ZYGOTE_INSIDE, bwrap_argv, bwrap_problem, kernel_environment
 
@@ -293,9 +307,10 @@ class Zygote:
             # the data folder is filled later (names_file), and seen inside through this bind
             cmd = bwrap_argv(self.folder, None, [sys.executable, ZYGOTE_INSIDE, "serve", str(fd), "sandboxed"],
                              files=[(script, ZYGOTE_INSIDE), (self.data, os.path.dirname(NAMES_INSIDE)),
-                                    (Path(script).with_name("seccomp.py"),
-                                     str(Path(ZYGOTE_INSIDE).with_name(SECCOMP_MODULE + ".py")))],
-                             program=program, shm_mb=shm_mb)
+                                    *[(Path(script).with_name(f"{name}.py"),
+                                       str(Path(ZYGOTE_INSIDE).with_name(f"{module}.py")))
+                                      for name, module in (("seccomp", SECCOMP_MODULE), ("landlock", LANDLOCK_MODULE))]],
+                             program=program, shm_mb=shm_mb, disk_mb=disk_mb)
         else:
             env["MAKEMORE_NAMES"] = str(self.data / "names.txt")
             cmd = [sys.executable, script, "serve", str(fd), "unsandboxed"]
@@ -389,11 +404,11 @@ def _remove_stale(base):
 _zygote = None
 
 
-def shared_zygote(base, unsandboxed=False, program="bwrap", shm_mb=0):
+def shared_zygote(base, unsandboxed=False, program="bwrap", shm_mb=0, disk_mb=0):
     """This worker's zygote, started if needed; its socket and folders live in `base`."""
     global _zygote
     if _zygote is None or not _zygote.alive():
-        _zygote = Zygote(base, unsandboxed, program, shm_mb)
+        _zygote = Zygote(base, unsandboxed, program, shm_mb, disk_mb)
     return _zygote
 
 

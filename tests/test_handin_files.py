@@ -7,10 +7,12 @@ victim's work (or to the instructor's solution), a hard link to it, the whole st
 symlink to the victim's, and an honest notebook handed in with a symlink to a secret outside the
 course, a FIFO and a hard link to that secret next to it. Each must cost only what it names, with a
 reason in build/grades.csv, the printed report and the feedback, and the secret is never read.
+Each grader (and collect) runs as root and as an unprivileged user, each on a course of its own.
 """
 import csv
 import io
 import os
+import pickle
 import shutil
 import stat
 import subprocess
@@ -20,9 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom_support import GENEROUS, FULL, _nbs, make_course, nbgrader
+from classroom_support import GENEROUS, FULL, _nbs, as_user, make_course, nbgrader, skip_unless_root_for
 from mlpcourse.class_reports import export_csv, print_report, scores_of, write_reasons
-from mlpcourse.classroom import grade_class
 from mlpcourse.course import load_config
 from mlpcourse.handin import Refused, open_folder, read_file
 from mlpcourse.submissions import answered, reference_answers
@@ -57,8 +58,15 @@ def _class(course, outside):
     (honest / "notes.txt").symlink_to(secret)
     (honest / "hard.txt").hardlink_to(secret)
     os.mkfifo(honest / "pipe")
+    # the same one folder down, where nbgrader's copy step (every subfolder, shutil.copy) would follow them
+    deep = _folder(course, "deep_links")
+    nbformat.write(reference, deep / f"{SECTION}.ipynb")
+    (deep / "sub").mkdir()
+    (deep / "sub" / "notes.txt").symlink_to(secret)
+    (deep / "sub" / "hard.txt").hardlink_to(secret)
+    (deep / "sub" / "mine.txt").write_text("my own notes\n")
     return {"victim": FULL[SECTION], "to_victim": 0.0, "to_solution": 0.0, "hard_linked": 0.0,
-            "whole_folder": 0.0, "with_links": FULL[SECTION]}
+            "whole_folder": 0.0, "with_links": FULL[SECTION], "deep_links": FULL[SECTION]}
 
 
 REASONS = {"to_victim": ["01_dataset.ipynb is a symbolic link"],
@@ -66,10 +74,14 @@ REASONS = {"to_victim": ["01_dataset.ipynb is a symbolic link"],
            "hard_linked": ["01_dataset.ipynb is a hard link"],
            "whole_folder": ["whole_folder/ is a symbolic link"],
            "with_links": ["notes.txt is a symbolic link", "hard.txt is a hard link", "pipe is a FIFO"]}
+# stock autograde copies a submission's subfolders (the class grader reads none: an extra, never read)
+STOCK_REASONS = {**REASONS, "deep_links": ["sub/notes.txt is a symbolic link", "sub/hard.txt is a hard link"]}
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
+@pytest.fixture(scope="module", params=["root", "unprivileged"])
+def course(request, tmp_path_factory):
+    """(course, outside, expected, the user every grader runs as)."""
+    skip_unless_root_for(request.param)
     base = tmp_path_factory.mktemp("handin")
     outside = base / "outside"
     outside.mkdir()
@@ -77,7 +89,7 @@ def course(tmp_path_factory):
     with open(course / "nbgrader_config.py", "a") as f:
         f.write(GENEROUS)
     expected = _class(course, outside)
-    return course, outside, expected
+    return course, outside, expected, request.param
 
 
 def _tree_bytes(folder):
@@ -109,9 +121,21 @@ def test_handin_reads_only_regular_files_of_ones_own(tmp_path):
         open_folder(root, "t", "a")
 
 
+def _grade_class(course, user):
+    """grade_class's report, the grader run as `user` (as_user) in a process of its own."""
+    out = course / "build" / "report.pickle"
+    out.parent.mkdir(exist_ok=True)
+    code = ("import pickle; from mlpcourse.classroom import grade_class\n"
+            f"r = grade_class({str(course)!r}, workers=1, assignments=[{SECTION!r}], progress=False)\n"
+            f"open({str(out)!r}, 'wb').write(pickle.dumps(r))")
+    proc = subprocess.run(as_user(user, [sys.executable, "-c", code]), capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return pickle.loads(out.read_bytes())
+
+
 def test_class_grader_refuses_links_fifos_and_hard_links(course):
-    course, outside, expected = course
-    report = grade_class(course, workers=1, assignments=[SECTION], progress=False)
+    course, outside, expected, user = course
+    report = _grade_class(course, user)
     scores = scores_of(report)
     assert {s: scores[(s, SECTION)] for s in expected} == expected, \
         f"each refusal should cost only the file it names: {scores}"
@@ -135,15 +159,15 @@ def test_class_grader_refuses_links_fifos_and_hard_links(course):
 
 
 def test_stock_autograde_refuses_links_fifos_and_hard_links(course):
-    course, outside, expected = course
+    course, outside, expected, user = course
     from nbgrader.api import Gradebook
 
-    nbgrader(course, "autograde", SECTION, "--force")
-    nbgrader(course, "generate_feedback", SECTION, "--force")
+    nbgrader(course, "autograde", SECTION, "--force", user=user)
+    nbgrader(course, "generate_feedback", SECTION, "--force", user=user)
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         got = {s: gb.find_submission(SECTION, s).score for s in expected}
     assert got == expected, f"each refusal should cost only the file it names: {got}"
-    for student, reasons in REASONS.items():
+    for student, reasons in STOCK_REASONS.items():
         page = (course / "feedback" / student / SECTION / f"{SECTION}.html").read_text()
         for why in reasons:
             assert why in page, f"the feedback of {student} should say {why!r}"
@@ -154,10 +178,13 @@ def test_stock_autograde_refuses_links_fifos_and_hard_links(course):
     assert not any(b == solution for b in _tree_bytes(course / "autograded"))
     assert sorted(p.name for p in (course / "autograded" / "with_links" / SECTION).iterdir()) == \
         sorted([f"{SECTION}.ipynb", "makemore.py"])
+    assert sorted(p.relative_to(course / "autograded" / "deep_links" / SECTION).as_posix()
+                  for p in (course / "autograded" / "deep_links" / SECTION).rglob("*")) == \
+        sorted([f"{SECTION}.ipynb", "makemore.py", "sub", "sub/mine.txt"])
 
 
 def test_collect_copies_only_regular_files(tmp_path, course):
-    course, outside, expected = course
+    course, outside, expected, user = course
     exchange = tmp_path / "exchange"
     env = {**os.environ, "NBGRADER_EXCHANGE": str(exchange)}  # an exchange of this test's own
     inbound = exchange / load_config(course).CourseDirectory.course_id / "inbound"
@@ -169,7 +196,7 @@ def test_collect_copies_only_regular_files(tmp_path, course):
     (sub / "notes.txt").symlink_to(outside / "secret.txt")
     (sub / "hard.txt").hardlink_to(outside / "secret.txt")
     os.mkfifo(sub / "pipe")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "collect", SECTION, "--update"], cwd=course, env=env,
+    proc = subprocess.run(as_user(user, [sys.executable, "-m", "nbgrader", "collect", SECTION, "--update"]), cwd=course, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = course / "submitted" / "mallory" / SECTION

@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from classroom_support import FULL, ROOT, make_course
+from classroom_support import as_user as _as
 from mlpcourse.answers import catalogue
 from mlpcourse.course import nbgrader_meta, release_notebook, source_notebook
 from mlpcourse.grade_notebook import grading_base
@@ -33,7 +34,7 @@ SECTION = "01_dataset"
 ATTACK = """
 import json, os, pathlib, shutil, socket, sqlite3, subprocess
 _course, _repo = pathlib.Path({course!r}), pathlib.Path({repo!r})
-_own = pathlib.Path.cwd().parent  # the kernel's own folder (the notebook's copy is in work/)
+_own = pathlib.Path.cwd().parent.parent  # the kernel's own folder (it works in disk/work/)
 _report = {{"seen": [str(p) for p in [_course / "source", _course / "gradebook.db", _repo / "source",
                                       _repo / "mlpcourse" / "answers"] if p.exists()]}}
 # no file it can read holds a hidden test (nbgrader's copy of the notebook does)
@@ -131,15 +132,6 @@ def _processes_with(marker):
         except OSError:
             pass
     return found
-
-
-UNPRIVILEGED = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
-
-
-def _as(user, cmd):
-    """cmd as root, or as uid 65534 without any capability (a user namespace: the course machines'
-    Python lives under /root, which the real nobody cannot open)."""
-    return cmd if user == "root" else [*UNPRIVILEGED, *cmd]
 
 
 def _grade(grader, user, course, students):
@@ -413,6 +405,23 @@ def test_a_kernel_cannot_reach_the_process_that_forks_the_next_one(grader, user,
     shutil.rmtree(course, ignore_errors=True)
 
 
+def _in_kernel_disk(zygote, name):
+    """A file a forked kernel wrote in its tmpfs, seen from outside through the kernel's /proc/PID/root."""
+    from mlpcourse import zygote as zygote_module
+    from mlpcourse.landlock import DISK
+
+    sandbox = zygote_module._sandbox_processes(zygote.proc.pid)
+    kernels = zygote_module._children().get(sandbox[-1], []) if len(sandbox) == 3 else []
+    for pid in kernels:
+        path = Path(f"/proc/{pid}/root{zygote.folder}", DISK, name)
+        try:
+            if path.exists():
+                return path
+        except OSError:
+            pass
+    return Path(zygote.folder, "no kernel yet")
+
+
 def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again(notebooks, tmp_path):
     """What the seccomp filter and PR_SET_DUMPABLE refuse a kernel, done from outside (as a successful
     exploit would): the zygote is stopped while it serves a notebook, then before one. The worker does
@@ -444,7 +453,7 @@ def test_a_zygote_that_stops_answering_is_replaced_and_its_notebook_graded_again
     def stop_the_zygote_once_its_kernel_runs():
         while not stopped:
             zygote = zygote_module._zygote
-            if zygote is not None and (zygote.folder / "work" / "started").exists():
+            if zygote is not None and _in_kernel_disk(zygote, "work/started").exists():
                 pid = zygote_module._sandbox_processes(zygote.proc.pid)[2]
                 os.kill(pid, signal.SIGSTOP)
                 stopped.append(pid)
@@ -550,4 +559,83 @@ def test_limits_cost_only_the_notebook_that_hits_them(grader, user, notebooks, t
         assert rows["flooder"]["status"] == "output limit", rows["flooder"]
         assert "over 1,000,000 characters" in rows["flooder"]["reason"]
         assert rows["honest"]["status"] == "ok"
+    shutil.rmtree(course, ignore_errors=True)
+
+
+DISK_LIMITS = """
+c.SafeExecute.timeout = 300
+c.SandboxedKernelManager.file_limit_mb = 16
+c.SandboxedKernelManager.disk_limit_mb = 48
+"""
+# after the answer of vocab: 64 files of 15 MiB (each under the file cap) into its folder, a file next
+# to its connection file and one in the files it was given, then one more MiB, not caught
+FILL = """
+import json, os
+_st = os.statvfs(".")
+_r = {{"capacity": _st.f_blocks * _st.f_frsize, "files": 0, "errno": 0, "outside": {{}}}}
+try:
+    for _i in range(64):
+        with open(f"many-{tag}-{{_i}}", "wb") as _f:
+            for _ in range(15):
+                _f.write(b"x" * 2**20)
+                _f.flush()
+        _r["files"] += 1
+except OSError as _e:
+    _r["errno"] = _e.errno
+_r["kept"] = sum(os.path.getsize(_p) for _p in os.listdir(".") if _p.startswith("many-"))
+for _p in ["../../many-{tag}-outside", "../../seed/work/makemore.py", "../../ipc-{tag}"]:
+    try:
+        with open(_p, "ab") as _f:
+            _f.write(b"x")
+        _r["outside"][_p] = "written"
+    except OSError as _e:
+        _r["outside"][_p] = _e.errno
+print("DISK", json.dumps(_r), flush=True)
+with open("one-more-{tag}", "wb") as _f:
+    _f.write(b"x" * 2**20)
+"""
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+@pytest.mark.parametrize("grader", ["class", "stock"])
+def test_a_kernel_writes_no_more_than_its_disk_limit(grader, user, notebooks, tmp_path):
+    """What a kernel writes, in many files each under the file cap, stops at disk_limit_mb (a tmpfs of
+    its own, "No space left on device"), no file of the real disk can be written or made beside it,
+    the notebook loses only the failing cell (an answer cell: no points), the class grader says why,
+    the honest student graded next earns full points, and nothing written is left anywhere."""
+    if os.geteuid() != 0 and user == "root":
+        pytest.skip("the grader is not root here")
+    import tempfile
+
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(DISK_LIMITS)
+    tag = uuid.uuid4().hex[:8]
+    answers = reference_answers(src)
+    write_submission(course, "filler", {SECTION: answered(rel, dict(
+        answers, vocab=answers["vocab"] + "\n" + FILL.format(tag=tag)))})
+    write_submission(course, "honest", {SECTION: answered(rel, answers)})
+    _grade(grader, user, course, ["filler", "honest"])
+
+    path = course / "autograded" / "filler" / SECTION / f"{SECTION}.ipynb"
+    report = _marked(path, "DISK")
+    assert report["capacity"] == 48 * 2**20, report  # its folder is the capped tmpfs
+    assert report["errno"] == 28 and report["files"] < 48 // 15 + 1 and report["kept"] <= 48 * 2**20, report
+    assert report["outside"] == {p: 13 for p in report["outside"]}, report  # EACCES, from Landlock
+    errors = [o for c in nbformat.read(path, as_version=4).cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert [o["evalue"] for o in errors] == ["[Errno 28] No space left on device"], errors
+    assert _score(course, "filler") == FULL[SECTION] and _score(course, "honest") == FULL[SECTION]
+    if grader == "class":
+        import csv
+
+        rows = {r["student"]: r for r in csv.DictReader(open(course / "build" / "grades.csv"))}
+        assert rows["filler"]["status"] == "disk limit", rows["filler"]
+        assert "its folder, each file in it and its /dev/shm are capped" in rows["filler"]["reason"]
+        assert rows["honest"]["status"] == "ok"
+    # the kernels' folders (the class grader's under grading_base(), stock autograde's kernel-* in /tmp)
+    left = [p for place in (grading_base(), course) for p in place.rglob(f"*{tag}*")]
+    left += list(Path(tempfile.gettempdir()).glob(f"kernel-*/**/*{tag}*"))
+    assert left == [], f"what the kernel wrote was left on the disk: {left}"
     shutil.rmtree(course, ignore_errors=True)

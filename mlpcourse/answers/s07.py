@@ -52,6 +52,19 @@ experiments = [
     dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5]),
 ]
 '''.strip(), loses=["results_test"]),
+    # issue 27: the check's configuration keys must not come from the kernel's CONFIG_KEYS
+    mistake("experiments", "the same configuration run twice, told apart by a key of its own added to CONFIG_KEYS",
+            new='''
+CONFIG_KEYS.append('note')  # run_experiment copies every key of CONFIG_KEYS into the table's rows
+steps = 30_000
+experiments = [
+    dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5], note='a'),
+    dict(block_size=4, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5], note='b'),
+    dict(block_size=3, n_embd=16, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5], note='c'),
+    dict(block_size=3, n_embd=10, n_hidden=300, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5], note='d'),
+    dict(block_size=3, n_embd=10, n_hidden=200, batch_size=32, max_steps=steps, lr=0.1, decays=[0.5], note='again'),
+]
+'''.strip(), loses=["results_test"]),
     mistake("experiments", "the last experiment forgets the key 'decays'",
             old="max_steps=steps, lr=0.1, decays=[0.5, 0.8]),   # both",
             new="max_steps=steps, lr=0.1),   # both", loses=["results_test"]),

@@ -39,6 +39,19 @@ MISTAKES = [
             new="    loss.backward()\n    with torch.no_grad():\n        for p in parameters:\n            p -= 0.1 * p.grad\n"
                 "    return loss.item(), hpreact, h, logits",
             loses=["first_batch_test"]),
+    # issue 27: the first losses must be checked on the lecture's network, never on the kernel's seed and sizes
+    mistake("first_batch", "a right first_batch, but its hidden test run with another seed and a tiny network "
+                           "(the kernel's seed and sizes swapped for that cell) and the visible asserts switched off",
+            old="    return loss.item(), hpreact, h, logits",
+            new="    return loss.item(), hpreact, h, logits\n\n"
+                "def _tiny_network(lines):\n"
+                "    lines = [l.replace('assert ', 'assert True or ') for l in lines]\n"
+                "    if not any('_firsts = []' in l for l in lines):\n"
+                "        return lines\n"
+                "    return (['_swapped_out = (seed, n_embd, n_hidden)\\n', 'seed, n_embd, n_hidden = 1, 2, 8\\n'] + lines\n"
+                "            + ['\\nseed, n_embd, n_hidden = _swapped_out\\n'])\n"
+                "get_ipython().input_transformers_post.append(_tiny_network)",
+            loses=["first_batch_test"]),
     mistake("hpreact_std", "adds the standard deviations instead of the variances",
             old="return math.sqrt(fan_in * w_std ** 2 + b_std ** 2)", new="return fan_in ** 0.5 * w_std + b_std",
             loses=["hpreact_std_test"]),
