@@ -18,7 +18,6 @@ imported here: `python3 -m mlpcourse.hub_python` says which way a given interpre
 """
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import subprocess

@@ -288,11 +288,8 @@ def write_kernelspec(scratch, template, zygote=None):
     env, metadata = {"MPLBACKEND": backend}, {}
     if zygote is not None:
         # the launcher runs as a plain script (-S, by path): it must not import torch itself
-        from . import zygote as zygote_module
-
-        argv = [sys.executable, "-S", str(Path(zygote_module.__file__).resolve()), "launch", "{connection_file}"]
-        metadata[ZYGOTE_METADATA] = {"path": zygote.path, "folder": str(zygote.folder),
-                                     "timeout": zygote_module.ZYGOTE_TIMEOUT}
+        argv = [sys.executable, "-S", str(zygote.launcher), "launch", "{connection_file}"]
+        metadata[ZYGOTE_METADATA] = {"path": zygote.path, "folder": str(zygote.folder), "timeout": zygote.timeout}
     else:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
     spec = {"argv": argv, "display_name": "Python 3 (graded)", "language": "python", "env": env, "metadata": metadata}

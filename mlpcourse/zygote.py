@@ -278,7 +278,12 @@ def _kill(pid, sig):
 
 class Zygote:
     """One zygote process, started on first use (one per grading worker), in bubblewrap's sandbox:
-    it sees the kernel folder `self.folder` (writable) and the data folder `self.data` (read-only)."""
+    it sees the kernel folder `self.folder` (writable) and the data folder `self.data` (read-only).
+    A kernelspec starts `launcher` (this file, run by path as a plain script) to ask it for a fork,
+    and waits `timeout` seconds for its answers."""
+
+    launcher = Path(__file__).resolve()
+    timeout = ZYGOTE_TIMEOUT
 
     def __init__(self, base, unsandboxed=False, program="bwrap", shm_mb=0, disk_mb=0):
         from .notebooks import NUMERIC_PINS
