@@ -41,7 +41,7 @@ from mlpcourse.grade_notebook import grading_folder
 from mlpcourse.hub_python import INTERPRETER, USERS_PYTHON, needs_copy, readable_by_all, users_python
 from mlpcourse.hub_roster import add_class, remove_class
 from mlpcourse.submissions import answered, reference_answers
-from test_jupyterlab import CHROMIUM, SHOTS, browser  # noqa: F401 (browser: Debian's chromium, a fixture)
+from test_jupyterlab import CHROMIUM, SHOTS, browser, feedback_text  # noqa: F401 (browser: Debian's chromium, a fixture)
 
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the hub tests create Unix accounts: run them as root (CI does)")
@@ -381,7 +381,7 @@ def test_class_on_the_hub(classroom, browser):
             page.wait_for_selector("#submitted_assignments_list a:has-text('view feedback')")
             page.locator("#submitted_assignments_list a", has_text="view feedback").first.click()
             page.locator(".jp-DirListing-item", has_text=f"{SECTION}.html").dblclick()
-            shown = page.frame_locator(".jp-HTMLViewer iframe, iframe").first.locator("body").inner_text()
+            shown = feedback_text(page, SECTION)
             page.screenshot(path=str(SHOTS / f"hub-{8 + n}-student-{'ab'[n - 1]}-feedback.png"))
             total = auto_max + given[student]
             assert f"{SECTION}: {total:.1f} / {auto_max + written_max:.1f} points" in shown, (

@@ -119,6 +119,19 @@ def _figures(nb):
                for out in cell.get("outputs", []))
 
 
+def feedback_text(page, section):
+    """The text of the feedback page JupyterLab shows in its HTML viewer, once the page is in it (the
+    viewer loads it in a frame of its own, later than the tab opens; on a busy machine much later)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    frame = page.frame_locator(".jp-HTMLViewer iframe, iframe").first
+    try:
+        frame.locator("body", has_text=f"{section}: ").wait_for(timeout=120_000)
+    except PlaywrightTimeout:
+        pass  # the caller's assertion shows what the frame holds
+    return frame.locator("body").inner_text()
+
+
 @pytest.fixture
 def browser():
     if not CHROMIUM.is_file():
@@ -308,8 +321,7 @@ def test_round_trip_in_jupyterlab(tmp_path, browser):
         page.wait_for_selector("#submitted_assignments_list a:has-text('view feedback')")
         page.locator("#submitted_assignments_list a", has_text="view feedback").first.click()
         page.locator(".jp-DirListing-item", has_text=f"{SECTION}.html").dblclick()
-        frame = page.frame_locator(".jp-HTMLViewer iframe, iframe").first
-        shown = frame.locator("body").inner_text()
+        shown = feedback_text(page, SECTION)
         page.screenshot(path=str(SHOTS / "7-student-feedback.png"))
         total = auto_max + written_max
         assert f"{SECTION}: {total:.1f} / {total:.1f} points" in shown, (
