@@ -195,11 +195,7 @@ def test_a_hostile_student_gains_nothing_and_changes_nothing(grader, user, noteb
     finally:
         listener.close()
 
-    autograded = nbformat.read(course / "autograded" / "hostile" / SECTION / f"{SECTION}.ipynb", as_version=4)
-    lines = [line for c in autograded.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
-             if line.startswith("ATTACK ")]
-    assert len(lines) == 1, "the attack did not run to its end"
-    report = json.loads(lines[0][len("ATTACK "):])
+    report = _marked(course / "autograded" / "hostile" / SECTION / f"{SECTION}.ipynb", "ATTACK")
     assert report["seen"] == [], f"the kernel could see {report['seen']}"
     assert report["remount"] != 0 and report["written"] == [], report
     assert report["gradebook"] != "changed" and report["network"] != "connected", report
@@ -359,11 +355,16 @@ print("READ", json.dumps({{"found": _found, "secrets": len(_cells)}}))
 
 
 def _marked(autograded_path, prefix):
+    """The JSON a cell printed after PREFIX. A print reaches the notebook as one or more stream
+    outputs (the kernel sends what it holds every 0.2 s, so a line may be cut anywhere): the
+    cell's stdout is read whole."""
     nb = nbformat.read(autograded_path, as_version=4)
-    lines = [line for c in nb.cells for o in c.get("outputs", []) for line in o.get("text", "").splitlines()
-             if line.startswith(prefix + " ")]
-    errors = [o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end: {errors}"
+    cells = [c for c in nb.cells if c.cell_type == "code" and f'print("{prefix}"' in c.source]
+    assert len(cells) == 1, f"one cell should print {prefix}, found {len(cells)}"
+    outputs = cells[0].get("outputs", [])
+    printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    lines = [line for line in printed.splitlines() if line.startswith(prefix + " ")]
+    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end; its outputs: {outputs}"
     return json.loads(lines[0][len(prefix) + 1:])
 
 
