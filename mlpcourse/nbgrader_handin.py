@@ -87,20 +87,51 @@ class SafeCollect(ExchangeCollect):
 
 
 def defuse(assignment=None, student=None, notebooks=()):
-    """Rename every entry of these notebooks' submission folders that must not be read (see above)."""
+    """Rename every entry of these notebooks' submission folders that must not be read (see above).
+
+    nbgrader logs a hook that raises and copies the folder anyway, following links: so this hook
+    never raises an OSError. A submission it cannot make safe is set aside whole (nothing in it is
+    read: its notebook scores 0, with the reason); if even that fails, grading stops."""
     for folder in sorted({os.path.dirname(os.path.abspath(n)) for n in notebooks}):
-        student_folder = os.path.dirname(folder)
-        for path in (student_folder, folder):
-            if os.path.islink(path):
-                os.rename(path, path + SUFFIX)
-                os.mkdir(path)  # an empty folder where the link was: nothing to copy, no notebook
-        if os.path.lexists(student_folder + SUFFIX) or os.path.lexists(folder + SUFFIX):
-            continue  # the folder is the empty one put in place of a link
-        for entry in _entries(folder):
-            if entry.name.endswith(SUFFIX) or (entry.name.endswith(".ipynb") and os.path.dirname(entry.path) == folder):
-                continue  # the folder's notebooks are read (or refused) by SafeNotebookExporter
-            if _reason(entry.name, entry.stat(follow_symlinks=False)) and not entry.is_dir(follow_symlinks=False):
-                os.rename(entry.path, entry.path + SUFFIX)
+        try:
+            _defuse_folder(folder)
+        except OSError as exc:
+            _set_aside(folder, exc)
+
+
+def _defuse_folder(folder):
+    student_folder = os.path.dirname(folder)
+    for path in (student_folder, folder):
+        if os.path.islink(path):
+            os.rename(path, path + SUFFIX)
+            os.mkdir(path)  # an empty folder where the link was: nothing to copy, no notebook
+    if os.path.lexists(student_folder + SUFFIX) or os.path.lexists(folder + SUFFIX):
+        return  # the folder is the empty one put in place of a link (or of a submission set aside)
+    _writable(folder, os.lstat(folder))
+    for entry in _entries(folder):
+        if entry.name.endswith(SUFFIX) or (entry.name.endswith(".ipynb") and os.path.dirname(entry.path) == folder):
+            continue  # the folder's notebooks are read (or refused) by SafeNotebookExporter
+        info = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            _writable(entry.path, info)
+        elif _reason(entry.name, info):
+            os.rename(entry.path, entry.path + SUFFIX)
+
+
+def _writable(folder, info):
+    """A folder handed in read-only: its owner (the grader, after collect) may still rename in it."""
+    if info.st_mode & 0o700 != 0o700:
+        os.chmod(folder, stat.S_IMODE(info.st_mode) | 0o700)
+
+
+def _set_aside(folder, exc):
+    """The whole submission folder renamed (an empty one in its place): nothing in it is read."""
+    try:
+        os.rename(folder, folder + SUFFIX)
+        os.mkdir(folder)
+    except OSError as again:
+        raise SystemExit(f"grading stopped: {folder} holds an entry the grader must not read and could not set "
+                         f"aside ({exc}), nor could it set the folder aside ({again})") from again
 
 
 def _entries(folder):
@@ -116,7 +147,10 @@ def refusals(folder):
     found = []
     for path in (os.path.dirname(folder), folder):
         if os.path.lexists(path + SUFFIX):
-            found.append(_reason(os.path.basename(path) + "/", os.lstat(path + SUFFIX)))
+            info = os.lstat(path + SUFFIX)
+            name = os.path.basename(path) + "/"
+            found.append(f"{name} holds an entry the grader could not set aside (in a folder it may not change): "
+                         "nothing in it was read" if stat.S_ISDIR(info.st_mode) else _reason(name, info))
     if os.path.isdir(folder) and not os.path.islink(folder):
         for entry in _entries(folder):
             if entry.name.endswith(SUFFIX):
@@ -144,7 +178,8 @@ class SafeNotebookExporter(NotebookExporter):
             finally:
                 os.close(fd)
         except (Refused, FileNotFoundError) as exc:
-            reasons.insert(0, str(exc) if isinstance(exc, Refused) else f"{name} was not handed in as a file")
+            if isinstance(exc, Refused) or not reasons:  # (a folder set aside says why itself)
+                reasons.insert(0, str(exc) if isinstance(exc, Refused) else f"{name} was not handed in as a file")
             nb = new_notebook(cells=[new_code_cell("", metadata={"nbgrader": {  # restored from the gradebook
                 "grade": False, "grade_id": "parameters", "locked": True, "solution": False, "schema_version": 3}})])
             nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

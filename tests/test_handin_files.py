@@ -65,8 +65,16 @@ def _class(course, outside):
     (deep / "sub" / "notes.txt").symlink_to(secret)
     (deep / "sub" / "hard.txt").hardlink_to(secret)
     (deep / "sub" / "mine.txt").write_text("my own notes\n")
+    # and in a folder the grader may not write in (read-only, as a student can hand it in): the link
+    # cannot be renamed there as it stands, and nbgrader goes on to copy after a hook that failed
+    locked = _folder(course, "locked_links")
+    nbformat.write(reference, locked / f"{SECTION}.ipynb")
+    (locked / "sub").mkdir()
+    (locked / "sub" / "notes.txt").symlink_to(secret)
+    (locked / "sub").chmod(0o555)
     return {"victim": FULL[SECTION], "to_victim": 0.0, "to_solution": 0.0, "hard_linked": 0.0,
-            "whole_folder": 0.0, "with_links": FULL[SECTION], "deep_links": FULL[SECTION]}
+            "whole_folder": 0.0, "with_links": FULL[SECTION], "deep_links": FULL[SECTION],
+            "locked_links": FULL[SECTION]}
 
 
 REASONS = {"to_victim": ["01_dataset.ipynb is a symbolic link"],
@@ -75,7 +83,8 @@ REASONS = {"to_victim": ["01_dataset.ipynb is a symbolic link"],
            "whole_folder": ["whole_folder/ is a symbolic link"],
            "with_links": ["notes.txt is a symbolic link", "hard.txt is a hard link", "pipe is a FIFO"]}
 # stock autograde copies a submission's subfolders (the class grader reads none: an extra, never read)
-STOCK_REASONS = {**REASONS, "deep_links": ["sub/notes.txt is a symbolic link", "sub/hard.txt is a hard link"]}
+STOCK_REASONS = {**REASONS, "deep_links": ["sub/notes.txt is a symbolic link", "sub/hard.txt is a hard link"],
+                 "locked_links": ["sub/notes.txt is a symbolic link"]}
 
 
 @pytest.fixture(scope="module", params=["root", "unprivileged"])
@@ -119,6 +128,40 @@ def test_handin_reads_only_regular_files_of_ones_own(tmp_path):
         os.close(fd)
     with pytest.raises(Refused, match="t/ is a symbolic link"):
         open_folder(root, "t", "a")
+
+
+def test_a_submission_the_grader_cannot_make_safe_is_set_aside_whole(tmp_path):
+    """nbgrader copies a submission after a pre-convert hook that failed, following its links: the
+    hook never fails open. A link it cannot rename (in a folder that is not the grader's) sets the
+    whole submission aside, read by nobody; if even that is impossible, grading stops."""
+    skip_unless_root_for("root")  # (folders owned by another user)
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    folders = {}
+    for student in ("foreign_sub", "foreign_student"):
+        folder = tmp_path / "submitted" / student / SECTION
+        (folder / "sub").mkdir(parents=True)
+        (folder / f"{SECTION}.ipynb").write_text("{}")
+        (folder / "sub" / "notes.txt").symlink_to(tmp_path / "secret.txt")
+        os.chown(folder / "sub", 12345, 12345)
+        (folder / "sub").chmod(0o555)
+        folders[student] = folder
+    os.chown(folders["foreign_student"].parent, 12345, 12345)  # the student folder is not the grader's either
+    folders["foreign_student"].parent.chmod(0o555)
+    code = ("import sys; from mlpcourse.nbgrader_handin import defuse, refusals\n"
+            "defuse(notebooks=[sys.argv[1] + '/01_dataset.ipynb']); print(refusals(sys.argv[1]))")
+
+    done = subprocess.run(as_user("unprivileged", [sys.executable, "-c", code, str(folders["foreign_sub"])]),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "01_dataset/ holds an entry the grader could not set aside" in done.stdout, done.stdout
+    assert list(folders["foreign_sub"].iterdir()) == [], "the set-aside submission's place is empty"
+    aside = folders["foreign_sub"].with_name(SECTION + ".refused-by-grader")
+    assert (aside / "sub" / "notes.txt").is_symlink() and (aside / f"{SECTION}.ipynb").is_file()
+
+    stopped = subprocess.run(as_user("unprivileged", [sys.executable, "-c", code, str(folders["foreign_student"])]),
+                             capture_output=True, text=True, timeout=120)
+    assert stopped.returncode != 0 and "grading stopped" in stopped.stderr, stopped.stderr[-3000:]
+    assert (folders["foreign_student"] / "sub" / "notes.txt").is_symlink(), "nothing was moved"
 
 
 def _grade_class(course, user):
