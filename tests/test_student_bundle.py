@@ -79,7 +79,7 @@ def test_the_alias_attack_has_targets():
     grades: every attack must lose the points of each test cell that calls the function, no other."""
     pairs = {(n, f, g) for n in NAMES for f, _, g in alias_targets(n)}
     print("\n".join(f"{n}: {f} -> makemore.{g}" for n, f, g in sorted(pairs)))
-    assert {("05_splits", "split_loss", "loss_on"), ("08_initialization", "init_scaled", "make_params")} <= pairs
+    assert ("05_splits", "split_loss", "loss_on") in pairs
     for name in NAMES:
         attacks = alias_attacks(name)
         assert len(attacks) == 3 * len(alias_targets(name)), f"{name}: {len(attacks)} attacks"

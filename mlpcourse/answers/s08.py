@@ -12,17 +12,39 @@ MISTAKES = [
     mistake("uniform_loss", "uses log10 instead of the natural log",
             old="return -math.log(1 / vocab_size)", new="return -math.log10(1 / vocab_size)",
             loses=["uniform_loss_test"]),
-    mistake("init_scaled", "ignores the scales",
-            old="return [C, W1 * s_W1, b1 * s_b1, W2 * s_W2, b2 * s_b2]", new="return [C, W1, b1, W2, b2]",
-            loses=["init_scaled_test"]),
-    mistake("init_scaled", "draws b1 before W1 (not the lecture's order)",
-            old="    W1 = torch.randn((n_embd * block_size, n_hidden), generator=g)\n    b1 = torch.randn(n_hidden, generator=g)\n",
-            new="    b1 = torch.randn(n_hidden, generator=g)\n    W1 = torch.randn((n_embd * block_size, n_hidden), generator=g)\n",
-            loses=["init_scaled_test"]),
-    mistake("init_scaled", "scales C as well (with the scale meant for W1)",
-            old="return [C, W1 * s_W1,", new="return [C * s_W1, W1 * s_W1,", loses=["init_scaled_test"]),
-    mistake("init_scaled", "pairs the scales with the wrong tensors (W2's scale on b2 and back)",
-            old="W2 * s_W2, b2 * s_b2]", new="W2 * s_b2, b2 * s_W2]", loses=["init_scaled_test"]),
+    mistake("centred_scales", "keeps the default scales: the logits of 07, and its first loss",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 1.0, 1.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "zeroes b2 but leaves W2 as drawn: h @ W2 still reaches ±30",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 1.0, 0.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "shrinks W2 but leaves b2 as drawn: the bias still favours some characters",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 0.01, 1.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "shrinks W2 only tenfold: the logits still spread over a few units",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 0.1, 0.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "shrinks the tanh layer as well, with the scales of Part E",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (0.2, 0.01, 0.01, 0.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "the scales in the wrong order: W1 and b1 get the logits' scales",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (0.01, 0.0, 1.0, 1.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "only the two scales it changes",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (0.01, 0.0)",
+            loses=["centred_scales_test"]),
+    mistake("centred_scales", "the four numbers as a string",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = '1.0, 1.0, 0.01, 0.0'",
+            loses=["centred_scales_test"]),
+    # the visible test runs the kernel's init_scaled; the hidden check draws the network itself
+    mistake("centred_scales", "the default scales, with init_scaled redefined to centre the logits whatever the scales "
+                              "(the visible test passes)",
+            old="centred_scales = (1.0, 1.0, 0.01, 0.0)",
+            new="def init_scaled(g, vocab_size, n_embd, n_hidden, block_size, scales=(1.0, 1.0, 1.0, 1.0)):\n"
+                "    ps = makemore.make_params(g, vocab_size, n_embd, n_hidden, block_size)\n"
+                "    return [p * s for p, s in zip(ps, (1.0, 1.0, 1.0, 0.01, 0.0))]\n"
+                "centred_scales = (1.0, 1.0, 1.0, 1.0)",
+            loses=["centred_scales_test"]),
     mistake("first_batch", "keeps the bug of first_batch_given: the logits from hpreact, not from h",
             old="logits = h @ W2 + b2", new="logits = hpreact @ W2 + b2", loses=["first_batch_test"]),
     mistake("first_batch", "draws the minibatch without the generator",
@@ -108,13 +130,14 @@ ALTERNATIVES = [
     alternative("uniform_loss", "log of the vocabulary size, written with torch", new='''
 def uniform_loss(vocab_size):
     return torch.tensor(float(vocab_size)).log().item()'''.strip()),
-    alternative("init_scaled", "the reference init_params of section 02, scaled in place", new='''
-def init_scaled(g, vocab_size, n_embd, n_hidden, block_size, scales=(1.0, 1.0, 1.0, 1.0)):
-    parameters = makemore.make_params(g, vocab_size, n_embd, n_hidden, block_size)
-    with torch.no_grad():
-        for p, s in zip(parameters[1:], scales):
-            p.mul_(s)
-    return parameters'''.strip()),
+    alternative("centred_scales", "W2 and b2 both to 0: exactly the uniform guess",
+                old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 0.0, 0.0)"),
+    alternative("centred_scales", "a list of ints", old="centred_scales = (1.0, 1.0, 0.01, 0.0)",
+                new="centred_scales = [1, 1, 0, 0]"),
+    alternative("centred_scales", "W2 * 0.02: twice the lecture's, still close to uniform",
+                old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, 0.02, 0.0)"),
+    alternative("centred_scales", "a negative scale for W2, b2 shrunk rather than zeroed",
+                old="centred_scales = (1.0, 1.0, 0.01, 0.0)", new="centred_scales = (1.0, 1.0, -0.01, 0.1)"),
     alternative("first_batch", "log_softmax and gather instead of F.cross_entropy, under no_grad", new='''
 @torch.no_grad()
 def first_batch(parameters, X, Y, g, batch_size=32):
