@@ -36,6 +36,7 @@ c.Autograde.autograde_preprocessors = [
     "mlpcourse.hidden_checks.SplitHiddenChecks",  # a hidden test's GRADER CHECK leaves the kernel's code
     "mlpcourse.grading.SafeExecute",  # nbgrader's Execute; a dead kernel costs only what follows
     "mlpcourse.hidden_checks.RunHiddenChecks",  # ... and runs here, on what the kernel sent
+    "nbconvert.preprocessors.CoalesceStreamsPreprocessor",  # (enabled below)
     "mlpcourse.feedback.ShowHandedInOutputs",  # ungraded cells show the student's own outputs, labelled
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -45,6 +46,10 @@ c.Autograde.autograde_preprocessors = [
     "mlpcourse.safe_html.SanitizeOutputs",  # no script of a student's reaches a browser (issue 27)
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The kernel sends what a cell prints every 0.2 s, so one line can arrive in two pieces, which the
+# autograded notebook, formgrader and the feedback would show as two lines. nbconvert joins
+# consecutive pieces (nbgrader registers nbconvert's own preprocessors switched off).
+c.CoalesceStreamsPreprocessor.enabled = True
 c.InjectParameters.parameters = {
     # one line per notebook: the parameters that make it fast to grade (each autogrades in < 15 s)
     "01_dataset": {},

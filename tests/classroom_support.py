@@ -206,7 +206,10 @@ for _root in [pathlib.Path({str(ROOT)!r}), pathlib.Path({str(course)!r})]:
         except Exception as _e:
             print(type(_e).__name__)
 pathlib.Path('mine.txt').write_text('mine')
-print('own folder writable')
+import sys
+sys.stdout.write('own folder ')
+sys.stdout.flush()  # the kernel sends it now: the line reaches the grader in two pieces
+print('writable')
 """)
     add("vandal", {**honest, "01_dataset": vandal}, {})
     # the kernel runs in a copy of the notebook's folder, where files handed in with it are, and
