@@ -214,3 +214,36 @@ def test_an_answer_handing_its_work_to_the_course_gets_the_tests_own_message(sec
     with pytest.raises(AssertionError) as failed:
         exec(check, grader)
     assert "hands the work" in str(failed.value) and refused in str(failed.value), str(failed.value)
+
+
+def test_the_graders_library_is_loaded_once_per_text_and_its_data_sets_are_built_once(tmp_path):
+    """Every scratch course of a worker holds the section's makemore.py under another path: the
+    grader loads it once, and its build_dataset gives each call a copy of what it built first,
+    equal to what the library's own function builds."""
+    from mlpcourse.hidden_checks import grader_library
+
+    text = (COURSE_ROOT / "source" / "04_learning_rate" / "makemore.py").read_bytes()
+    paths = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        paths.append(tmp_path / name / "makemore.py")
+        paths[-1].write_bytes(text)
+    first, second = grader_library(paths[0]), grader_library(paths[1])
+    assert first is second
+    own = first.build_dataset.__wrapped__  # the library's function itself
+    words = ["emma", "olivia", "ava", "isabella"]
+    stoi = first.build_vocab(words)[0]
+    built = first.build_dataset(words, 3, stoi)
+    again = first.build_dataset(list(words), 3, dict(stoi))
+    for got, want in zip(built, own(words, 3, stoi)):
+        assert torch.equal(got, want) and got.dtype == want.dtype
+    built[0].zero_()  # a copy: what one caller does to it never reaches the next
+    assert torch.equal(again[0], own(words, 3, stoi)[0])
+    assert torch.equal(first.build_dataset(words, 3, stoi)[0], own(words, 3, stoi)[0])
+    assert first.build_dataset(words, 2, stoi)[0].shape[1] == 2  # another block size, another data set
+    with pytest.raises(KeyError):  # what the library's function raises, the caller gets
+        first.build_dataset(["ab", "zz?"], 3, {".": 0, "a": 1, "b": 2, "z": 3})
+    passed = first.build_dataset(iter(words), 3, stoi)  # arguments it cannot key on go through as they are
+    assert torch.equal(passed[1], own(words, 3, stoi)[1])
+    paths[1].write_bytes(text + b"\nCHANGED = True\n")
+    assert grader_library(paths[1]) is not first and grader_library(paths[1]).CHANGED
