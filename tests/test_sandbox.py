@@ -357,14 +357,15 @@ print("READ", json.dumps({{"found": _found, "secrets": len(_cells)}}))
 def _marked(autograded_path, prefix):
     """The JSON a cell printed after PREFIX. A print reaches the notebook as one or more stream
     outputs (the kernel sends what it holds every 0.2 s, so a line may be cut anywhere): the
-    cell's stdout is read whole."""
+    cell's stdout and stderr are each read whole."""
     nb = nbformat.read(autograded_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and f'print("{prefix}"' in c.source]
     assert len(cells) == 1, f"one cell should print {prefix}, found {len(cells)}"
     outputs = cells[0].get("outputs", [])
-    printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
-    lines = [line for line in printed.splitlines() if line.startswith(prefix + " ")]
-    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end; its outputs: {outputs}"
+    streams = ["".join(o.get("text", "") for o in outputs if o.get("name") == name) for name in ("stdout", "stderr")]
+    lines = [line for text in streams for line in text.splitlines() if line.startswith(prefix + " ")]
+    shown = [(o.get("name") or o.get("output_type"), str(o.get("text") or o.get("evalue", ""))[:300]) for o in outputs]
+    assert len(lines) == 1, f"the cell printing {prefix} did not run to its end; its outputs begin: {shown}"
     return json.loads(lines[0][len(prefix) + 1:])
 
 
