@@ -44,6 +44,9 @@ from traitlets import Bool, Integer, Unicode
 from .landlock import DISK, SEED
 from .landlock import fill as fill_disk
 from .notebooks import INLINE_BACKEND, NUMERIC_PINS
+from .ready_made import FOLDER as READY_MADE
+from .ready_made import write_ready_made
+from .runtime import READY_MADE_ENV
 
 SANDBOX_UID = 65534  # "nobody" inside the sandbox
 NAMES_INSIDE = "/course-data/names.txt"  # where a kernel finds the verified names.txt
@@ -182,6 +185,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                                       "own into which its notebook's files are copied (a write past it fails with "
                                       "'No space left on device'); nothing it writes reaches the real disk. "
                                       "0: a folder of the real disk, uncapped.").tag(config=True)
+    ready_made = Bool(True, help="Build the data sets a section's notebook starts with once per grading "
+                                 "process and put them in each kernel's folder, where its makemore.py loads "
+                                 "them (mlpcourse.ready_made).").tag(config=True)
     names_file = Unicode("", help="The names.txt kernels read (default: the course's data/names.txt)."
                          ).tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap program.").tag(config=True)
@@ -218,8 +224,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         for sub in (seed / "work", seed / "home", disk / "work", disk / "home"):
             sub.mkdir(parents=True, exist_ok=True)  # DISK's folders: the launcher's cwd outside the sandbox
         _seed_font_cache(seed / "home" / ".mpl")
+        ready = None
         if kw.get("cwd"):
             copy_notebook_folder(kw["cwd"], seed / "work")
+            if self.ready_made:
+                root = self.config.CourseDirectory.get("root") or os.getcwd()
+                source = Path(root, "source", Path(kw["cwd"]).name)
+                ready = write_ready_made(folder / READY_MADE, source, seed / "work", self._names())
         work = disk / "work"
         kw["cwd"] = str(work)
         # ZeroMQ over Unix sockets in the kernel's folder: the sandbox has no network
@@ -228,6 +239,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(folder / "ipc")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         env = {**kernel_environment(folder, spec_env.pop("MPLBACKEND", INLINE_BACKEND)), **spec_env}
+        if ready is not None:
+            env[READY_MADE_ENV] = str(ready)
         if problem:
             self.log.warning("UNSANDBOXED grading kernel: %s", problem)
             env["MAKEMORE_NAMES"] = self._names()
