@@ -11,6 +11,7 @@ grader uses its own copy.
 """
 import builtins
 import contextlib
+import copy
 import functools
 import hashlib
 import json
@@ -544,9 +545,21 @@ def refusing_ops(*ops):
         called.extend(_REFUSED_CALLS[start:])
         del _REFUSED_CALLS[start:]
 
+_REMEMBERED = {}
+
+
+def remember(key, compute):
+    """compute(), run once per process for each key, then a copy of what it returned: for a hidden
+    test's own reference run, which never depends on the answer (the grader keeps its copy of this
+    module for every notebook of the section it grades; in a notebook, nothing changes)."""
+    if key not in _REMEMBERED:
+        _REMEMBERED[key] = compute()
+    return copy.deepcopy(_REMEMBERED[key])
+
+
 # the comparisons as one namespace, as the tests use them: makemore.checks.same(...)
 checks = types.ModuleType("makemore.checks", "Comparisons for the tests, captured before any answer ran.")
-for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, refusing_ops, Refused):
+for _f in (restore, tampered, plain, shape, dtype, close, same, finite, refusing, refusing_ops, Refused, remember):
     _setattr(checks, _f.__name__, _f)
 
 # this section's short runs, as the grader sets them (nbgrader_config.py); Validate uses them too
