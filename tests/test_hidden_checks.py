@@ -247,3 +247,35 @@ def test_the_graders_library_is_loaded_once_per_text_and_its_data_sets_are_built
     assert torch.equal(passed[1], own(words, 3, stoi)[1])
     paths[1].write_bytes(text + b"\nCHANGED = True\n")
     assert grader_library(paths[1]) is not first and grader_library(paths[1]).CHANGED
+
+
+def test_a_checks_reference_run_is_remembered_per_key_and_each_call_gets_a_copy(tmp_path):
+    """makemore.checks.remember: compute() once per key in a process (the grader keeps its library
+    for every notebook of a section), then a copy of what it returned; another key runs again;
+    the libraries of two sections share the data sets their same build_dataset built."""
+    from mlpcourse.hidden_checks import grader_library
+
+    library = grader_library(COURSE_ROOT / "source" / "04_learning_rate" / "makemore.py")
+    calls = []
+
+    def run(steps):
+        calls.append(steps)
+        return [float(steps)] * 3, {"end": steps / 2}
+
+    key = ("test", tmp_path.name)
+    first = library.checks.remember((*key, 10), lambda: run(10))
+    first[0].append(99.0)  # a copy: what one check does to it never reaches the next
+    assert library.checks.remember((*key, 10), lambda: run(10)) == ([10.0] * 3, {"end": 5.0})
+    assert library.checks.remember((*key, 20), lambda: run(20)) == ([20.0] * 3, {"end": 10.0})
+    assert calls == [10, 20]
+    other = grader_library(COURSE_ROOT / "source" / "06_capacity" / "makemore.py")
+    words = ["emma", "olivia", "ava", tmp_path.name.replace("_", "")]
+    stoi = {c: i for i, c in enumerate(sorted(set("".join(words)) | {"."}))}
+    from mlpcourse.hidden_checks import _BUILT
+
+    library.build_dataset(words, 3, stoi)
+    shared = [cache for cache in _BUILT.values() if (tuple(words), 3, tuple(sorted(stoi.items()))) in cache]
+    assert len(shared) == 1  # built once, where every library with this build_dataset looks
+    size = len(shared[0])
+    X, _Y = other.build_dataset(words, 3, stoi)
+    assert len(shared[0]) == size and torch.equal(X, library.build_dataset.__wrapped__(words, 3, stoi)[0])
