@@ -675,3 +675,59 @@ def test_a_kernel_writes_no_more_than_its_disk_limit(grader, user, notebooks, tm
     left += list(Path(tempfile.gettempdir()).glob(f"kernel-*/**/*{tag}*"))
     assert left == [], f"what the kernel wrote was left on the disk: {left}"
     shutil.rmtree(course, ignore_errors=True)
+
+
+SEALED = """
+import ctypes, json, os, socket, stat, sys, threading
+sys.path.insert(0, {mlpcourse!r})
+import seccomp
+folder = {folder!r}
+def attempt(call):
+    try:
+        call()
+        return 0
+    except OSError as e:
+        return e.errno
+def unix_bind(name):
+    return attempt(lambda: socket.socket(socket.AF_UNIX).bind(os.path.join(folder, name)))
+go, seen = threading.Event(), {{}}
+thread = threading.Thread(target=lambda: (go.wait(), seen.update(thread=unix_bind("thread"))))
+thread.start()  # a thread that exists before the seal, as ipykernel's do
+open(os.path.join(folder, "file"), "w").close()
+seccomp.seal()
+go.set()
+thread.join()
+seen["bind"] = unix_bind("main")
+seen["tcp"] = attempt(lambda: socket.socket().bind(("127.0.0.1", 0)))
+seen["mknod socket"] = attempt(lambda: os.mknod(os.path.join(folder, "node"), 0o600 | stat.S_IFSOCK))
+seen["mknod fifo"] = attempt(lambda: os.mknod(os.path.join(folder, "fifo"), 0o600 | stat.S_IFIFO))
+seen["mknod file"] = attempt(lambda: os.mknod(os.path.join(folder, "plain"), 0o600 | stat.S_IFREG))
+seen["link"] = attempt(lambda: os.link(os.path.join(folder, "file"), os.path.join(folder, "hard")))
+libc = ctypes.CDLL(None, use_errno=True)
+seen["io_uring"] = 0 if libc.syscall(425, 8, ctypes.create_string_buffer(120)) >= 0 else ctypes.get_errno()
+seen["socketpair"] = attempt(socket.socketpair)
+pid = os.fork()
+if pid == 0:
+    os._exit(unix_bind("child"))
+seen["child"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print(json.dumps(seen))
+"""
+
+
+def test_the_seal_holds_in_every_thread_and_child_and_spares_fifos(tmp_path):
+    """The seal (mlpcourse.seccomp.seal), in a process of its own: bind (Unix or TCP), hard links,
+    socket nodes and io_uring are refused (EPERM) in the thread that seals, a thread that existed
+    before and a child forked after; a FIFO, a regular file's node and a socket pair still work."""
+    import mlpcourse.seccomp
+
+    if not mlpcourse.seccomp.supported():
+        pytest.skip("the seal is built for x86-64 Linux")
+    out = subprocess.run([sys.executable, "-c", SEALED.format(mlpcourse=str(Path(mlpcourse.seccomp.__file__).parent),
+                                                              folder=str(tmp_path))],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout)
+    refused = ("thread", "bind", "tcp", "mknod socket", "link", "io_uring", "child")
+    assert {k: seen[k] for k in refused} == {k: 1 for k in refused}, seen
+    assert {k: v for k, v in seen.items() if k not in refused} == {"mknod fifo": 0, "mknod file": 0, "socketpair": 0}
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "file", "plain"]
