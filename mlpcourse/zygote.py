@@ -170,8 +170,9 @@ def serve(fd, sandboxed):
     # not the worker process. bwrap's --die-with-parent and the loop below watch the parent instead.
     parent = os.getppid()
     _set_dumpable(False)  # before anything else: no kernel it forks may ptrace it or read its memory
-    if sandboxed:  # mlpcourse/seccomp.py, bound beside this script in the sandbox
-        _sibling("seccomp", sandboxed)
+    if sandboxed:  # mlpcourse/seccomp.py and sealed_kernel.py, bound beside this script in the sandbox
+        for name in ("seccomp", "sealed_kernel"):
+            _sibling(name, sandboxed)
     disk = os.path.abspath(_landlock(sandboxed).DISK)  # its kernels' tmpfs, in its folder (its cwd)
     preload()
     listener = socket.socket(fileno=fd)
