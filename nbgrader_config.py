@@ -83,7 +83,9 @@ c.SandboxedKernelManager.memory_limit_mb = 4096  # address-space cap of each gra
 c.SandboxedKernelManager.file_limit_mb = 256  # largest file a kernel may write in its folder (RLIMIT_FSIZE)
 c.SandboxedKernelManager.shm_limit_mb = 64  # its /dev/shm: a tmpfs of this size, its own
 # all it may write in its folder (work/ and home/): a tmpfs of this size, its own, its notebook's files
-# copied in; nothing it writes reaches the real disk, and it may create no other file there (Landlock).
+# copied in; nothing it writes reaches the real disk, and it may create no other file there (Landlock):
+# beside its connection file, only the sockets ipykernel binds before the first cell, then no bind,
+# link or socket node at all (the seal, mlpcourse.sealed_kernel).
 # A tmpfs is memory beside the address-space cap: each kernel may hold up to this plus shm_limit_mb.
 c.SandboxedKernelManager.disk_limit_mb = 512
 # output a notebook keeps, whatever the line count (08, the largest, stores 123k characters in one cell

@@ -6,8 +6,9 @@ bubblewrap already leaves the kernel one writable place of the real disk: the fo
 its connection file and ZeroMQ's Unix sockets, which jupyter_client outside the sandbox must
 reach. The kernel's working folder and home are a size-capped tmpfs mounted inside that folder
 (mlpcourse.sandbox); these rules keep the kernel from writing anywhere else of it: beneath the
-folder it may only create (and remove) sockets, while the tmpfs and /dev/shm are its own, and
-/dev and /proc may be written (/dev/null) but not created in. The rules hold for the process
+folder it may only create (and remove) sockets, and once ipykernel has bound its own, not even
+those (mlpcourse.sealed_kernel); the tmpfs and /dev/shm are its own, and /dev and /proc may be
+written (/dev/null) but not created in. The rules hold for the process
 that installs them and every thread and process it starts afterwards, so they are installed
 before ipykernel starts a thread: in the zygote's fork, or by this script, which then execs
 the kernel (``python -S landlock.py SEED DISK FOLDER -- KERNEL ARGV``, after copying SEED, the

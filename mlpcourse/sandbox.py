@@ -52,6 +52,8 @@ SANDBOX_UID = 65534  # "nobody" inside the sandbox
 NAMES_INSIDE = "/course-data/names.txt"  # where a kernel finds the verified names.txt
 ZYGOTE_INSIDE = "/course-code/zygote.py"  # where the zygote's script is, inside its sandbox
 LANDLOCK_INSIDE = "/course-code/mlpcourse_landlock.py"  # mlpcourse/landlock.py, inside a kernel's sandbox
+KERNEL_INSIDE = "/course-code/mlpcourse_sealed_kernel.py"  # mlpcourse/sealed_kernel.py, beside it
+SECCOMP_INSIDE = "/course-code/mlpcourse_seccomp.py"  # mlpcourse/seccomp.py, which sealed_kernel.py imports
 # the few files of /etc a Python process reads (dynamic linker, user and group names, time zone)
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group",
              "/etc/nsswitch.conf", "/etc/localtime", "/etc/fonts")
@@ -249,8 +251,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         else:
             if problem:
                 fill_disk(seed, disk)
-            else:  # copies SEED into DISK inside the sandbox, confines the kernel's writes, then execs it
-                kernel_cmd = [sys.executable, "-S", LANDLOCK_INSIDE, str(seed), str(disk), str(folder), "--", *kernel_cmd]
+            else:  # copies SEED into DISK inside the sandbox, confines the kernel's writes, then execs
+                # the kernel, which seals itself once its sockets are bound (mlpcourse.sealed_kernel)
+                kernel_cmd = [sys.executable, "-S", LANDLOCK_INSIDE, str(seed), str(disk), str(folder), "--",
+                              *sealed_kernel_argv(kernel_cmd)]
             if self.memory_limit_mb or self.file_limit_mb:  # ulimit's units: KiB, and 512-byte blocks
                 kernel_cmd = ["/bin/sh", "-c", 'ulimit -c 0; [ "$1" = 0 ] || ulimit -v "$1"; '
                               '[ "$2" = 0 ] || ulimit -f "$2"; shift 2; exec "$@"', "limit",
@@ -260,7 +264,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self.kernel_spec.interrupt_mode = "message"
                 kernel_cmd = bwrap_argv(folder, self._names(), kernel_cmd, cwd=disk, program=self.bwrap,
                                         shm_mb=self.shm_limit_mb, disk_mb=self.disk_limit_mb,
-                                        files=[(Path(__file__).with_name("landlock.py"), LANDLOCK_INSIDE)])
+                                        files=[(Path(__file__).with_name(f"{name}.py"), inside) for name, inside in
+                                               (("landlock", LANDLOCK_INSIDE), ("sealed_kernel", KERNEL_INSIDE),
+                                                ("seccomp", SECCOMP_INSIDE))])
         kw["env"] = env
         kw["stdout"] = subprocess.DEVNULL  # ipykernel's "to connect another client" banner
         return kernel_cmd, kw
@@ -274,6 +280,15 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._folder = None
 
     cleanup_resources = _async_cleanup_resources
+
+
+def sealed_kernel_argv(kernel_cmd):
+    """A kernelspec's ``PYTHON -m ipykernel_launcher ARGS`` as ``PYTHON KERNEL_INSIDE ARGS``: the same
+    kernel, sealed once its sockets are bound. Any other kernel is refused (RuntimeError)."""
+    for i in range(len(kernel_cmd) - 1):
+        if kernel_cmd[i] == "-m" and kernel_cmd[i + 1] in ("ipykernel_launcher", "ipykernel"):
+            return [*kernel_cmd[:i], KERNEL_INSIDE, *kernel_cmd[i + 2:]]
+    raise RuntimeError(f"a grading kernel must be ipykernel (python -m ipykernel_launcher), not {kernel_cmd}")
 
 
 def clear_zygote(path, timeout=30):

@@ -35,8 +35,8 @@ PR_SET_DUMPABLE = 4
 # replaced (its start, which imports torch on a busy machine, gets START_TIMEOUT)
 ZYGOTE_TIMEOUT = 30
 START_TIMEOUT = 300
-SECCOMP_MODULE = "mlpcourse_seccomp"  # the name mlpcourse/seccomp.py has inside the zygote's sandbox
-LANDLOCK_MODULE = "mlpcourse_landlock"  # mlpcourse/landlock.py's inside the sandbox ("landlock" beside this script)
+# modules of mlpcourse this script imports from beside it; inside the sandbox each is mlpcourse_NAME
+SIBLINGS = ("seccomp", "landlock", "sealed_kernel")
 
 
 def _libc():
@@ -73,8 +73,13 @@ def _send(conn, message):
 # --- inside the forked kernel ----------------------------------------------------------------
 
 
+def _sibling(name, sandboxed):
+    """A module of mlpcourse beside this script (inside the sandbox, where Zygote binds it: mlpcourse_NAME)."""
+    return __import__(f"mlpcourse_{name}" if sandboxed else name)
+
+
 def _landlock(sandboxed):
-    return __import__(LANDLOCK_MODULE if sandboxed else "landlock")
+    return _sibling("landlock", sandboxed)
 
 
 def _become_kernel(request, closing, sandboxed):
@@ -108,7 +113,7 @@ def _become_kernel(request, closing, sandboxed):
         if sandboxed and not landlock.restrict([disk, "/dev/shm"], sockets_only=[folder]):
             print("Landlock is not available: the kernel's connection folder is not capped", file=sys.stderr)
         if sandboxed:  # nothing towards the zygote or pid 1: no ptrace, signals, limits (mlpcourse.seccomp)
-            sys.modules[SECCOMP_MODULE].install(os.getpid())
+            _sibling("seccomp", sandboxed).install(os.getpid())
         os.environ.clear()
         os.environ.update(env)
         if env.get("MPLBACKEND") and "matplotlib" in sys.modules:
@@ -119,12 +124,9 @@ def _become_kernel(request, closing, sandboxed):
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        from ipykernel.kernelapp import IPKernelApp
-
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], "--IPKernelApp.log_level=ERROR"]
-        app = IPKernelApp.instance()
-        app.initialize(sys.argv[1:])
-        app.start()
+        # sealed once its sockets are bound: no bind, link or socket node after that (mlpcourse.seccomp)
+        _sibling("sealed_kernel", sandboxed).start(sys.argv[1:], _sibling("seccomp", True) if sandboxed else None)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -168,8 +170,9 @@ def serve(fd, sandboxed):
     # not the worker process. bwrap's --die-with-parent and the loop below watch the parent instead.
     parent = os.getppid()
     _set_dumpable(False)  # before anything else: no kernel it forks may ptrace it or read its memory
-    if sandboxed:  # mlpcourse/seccomp.py, bound beside this script in the sandbox
-        __import__(SECCOMP_MODULE)
+    if sandboxed:  # mlpcourse/seccomp.py and sealed_kernel.py, bound beside this script in the sandbox
+        for name in ("seccomp", "sealed_kernel"):
+            _sibling(name, sandboxed)
     disk = os.path.abspath(_landlock(sandboxed).DISK)  # its kernels' tmpfs, in its folder (its cwd)
     preload()
     listener = socket.socket(fileno=fd)
@@ -313,8 +316,8 @@ class Zygote:
             cmd = bwrap_argv(self.folder, None, [sys.executable, ZYGOTE_INSIDE, "serve", str(fd), "sandboxed"],
                              files=[(script, ZYGOTE_INSIDE), (self.data, os.path.dirname(NAMES_INSIDE)),
                                     *[(Path(script).with_name(f"{name}.py"),
-                                       str(Path(ZYGOTE_INSIDE).with_name(f"{module}.py")))
-                                      for name, module in (("seccomp", SECCOMP_MODULE), ("landlock", LANDLOCK_MODULE))]],
+                                       str(Path(ZYGOTE_INSIDE).with_name(f"mlpcourse_{name}.py")))
+                                      for name in SIBLINGS]],
                              program=program, shm_mb=shm_mb, disk_mb=disk_mb)
         else:
             env["MAKEMORE_NAMES"] = str(self.data / "names.txt")

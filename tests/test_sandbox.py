@@ -570,7 +570,8 @@ c.SandboxedKernelManager.file_limit_mb = 16
 c.SandboxedKernelManager.disk_limit_mb = 48
 """
 # after the answer of vocab: 64 files of 15 MiB (each under the file cap) into its folder, a file next
-# to its connection file and one in the files it was given, then one more MiB, not caught
+# to its connection file and one in the files it was given, new entries beside its connection file,
+# then one more MiB, not caught
 FILL = """
 import json, os
 _st = os.statvfs(".")
@@ -592,6 +593,35 @@ for _p in ["../../many-{tag}-outside", "../../seed/work/makemore.py", "../../ipc
         _r["outside"][_p] = "written"
     except OSError as _e:
         _r["outside"][_p] = _e.errno
+# then new entries in its connection folder, where Landlock lets it make sockets: binds, a socket node,
+# a hard link of one of its own ipc sockets, a ZeroMQ ipc bind, and io_uring, whose operations seccomp
+# never sees
+import ctypes, socket, stat, zmq
+_before = set(os.listdir("../.."))
+_r["sealed"] = {{"bind": []}}
+def _errno(_call):
+    try:
+        _call()
+        return 0
+    except OSError as _e:
+        return _e.errno
+for _i in range(200):
+    with socket.socket(socket.AF_UNIX) as _s:
+        _r["sealed"]["bind"].append(_errno(lambda: _s.bind(f"../../s-{tag}-{{_i}}")))
+_r["sealed"]["bind"] = sorted(set(_r["sealed"]["bind"]))
+_r["sealed"]["mknod"] = _errno(lambda: os.mknod("../../n-{tag}", 0o600 | stat.S_IFSOCK))
+_ipc = sorted(_p for _p in _before if _p.startswith("ipc-"))
+_r["sealed"]["link"] = _errno(lambda: os.link("../../" + _ipc[0], "../../l-{tag}")) if _ipc else "no ipc-N"
+with zmq.Context() as _ctx, _ctx.socket(zmq.PULL) as _z:
+    try:
+        _z.bind("ipc://../../z-{tag}")
+        _r["sealed"]["zmq"] = 0
+    except zmq.ZMQError as _e:
+        _r["sealed"]["zmq"] = _e.errno
+_libc = ctypes.CDLL(None, use_errno=True)
+_params = ctypes.create_string_buffer(120)  # struct io_uring_params
+_r["sealed"]["io_uring"] = 0 if _libc.syscall(425, 8, _params) >= 0 else ctypes.get_errno()
+_r["new_entries"] = len(set(os.listdir("../..")) - _before)
 print("DISK", json.dumps(_r), flush=True)
 with open("one-more-{tag}", "wb") as _f:
     _f.write(b"x" * 2**20)
@@ -602,7 +632,8 @@ with open("one-more-{tag}", "wb") as _f:
 @pytest.mark.parametrize("grader", ["class", "stock"])
 def test_a_kernel_writes_no_more_than_its_disk_limit(grader, user, notebooks, tmp_path):
     """What a kernel writes, in many files each under the file cap, stops at disk_limit_mb (a tmpfs of
-    its own, "No space left on device"), no file of the real disk can be written or made beside it,
+    its own, "No space left on device"), no file of the real disk can be written or made beside it
+    (no socket, socket node or hard link in its connection folder either, nor an io_uring),
     the notebook loses only the failing cell (an answer cell: no points), the class grader says why,
     the honest student graded next earns full points, and nothing written is left anywhere."""
     if os.geteuid() != 0 and user == "root":
@@ -625,6 +656,9 @@ def test_a_kernel_writes_no_more_than_its_disk_limit(grader, user, notebooks, tm
     assert report["capacity"] == 48 * 2**20, report  # its folder is the capped tmpfs
     assert report["errno"] == 28 and report["files"] < 48 // 15 + 1 and report["kept"] <= 48 * 2**20, report
     assert report["outside"] == {p: 13 for p in report["outside"]}, report  # EACCES, from Landlock
+    # beside its connection file: no bind, socket node, hard link or io_uring (EPERM, from the seal)
+    sealed = report["sealed"], report["new_entries"]
+    assert sealed == ({"bind": [1], "mknod": 1, "link": 1, "zmq": 1, "io_uring": 1}, 0), sealed
     errors = [o for c in nbformat.read(path, as_version=4).cells for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert [o["evalue"] for o in errors] == ["[Errno 28] No space left on device"], errors
@@ -641,3 +675,59 @@ def test_a_kernel_writes_no_more_than_its_disk_limit(grader, user, notebooks, tm
     left += list(Path(tempfile.gettempdir()).glob(f"kernel-*/**/*{tag}*"))
     assert left == [], f"what the kernel wrote was left on the disk: {left}"
     shutil.rmtree(course, ignore_errors=True)
+
+
+SEALED = """
+import ctypes, json, os, socket, stat, sys, threading
+sys.path.insert(0, {mlpcourse!r})
+import seccomp
+folder = {folder!r}
+def attempt(call):
+    try:
+        call()
+        return 0
+    except OSError as e:
+        return e.errno
+def unix_bind(name):
+    return attempt(lambda: socket.socket(socket.AF_UNIX).bind(os.path.join(folder, name)))
+go, seen = threading.Event(), {{}}
+thread = threading.Thread(target=lambda: (go.wait(), seen.update(thread=unix_bind("thread"))))
+thread.start()  # a thread that exists before the seal, as ipykernel's do
+open(os.path.join(folder, "file"), "w").close()
+seccomp.seal()
+go.set()
+thread.join()
+seen["bind"] = unix_bind("main")
+seen["tcp"] = attempt(lambda: socket.socket().bind(("127.0.0.1", 0)))
+seen["mknod socket"] = attempt(lambda: os.mknod(os.path.join(folder, "node"), 0o600 | stat.S_IFSOCK))
+seen["mknod fifo"] = attempt(lambda: os.mknod(os.path.join(folder, "fifo"), 0o600 | stat.S_IFIFO))
+seen["mknod file"] = attempt(lambda: os.mknod(os.path.join(folder, "plain"), 0o600 | stat.S_IFREG))
+seen["link"] = attempt(lambda: os.link(os.path.join(folder, "file"), os.path.join(folder, "hard")))
+libc = ctypes.CDLL(None, use_errno=True)
+seen["io_uring"] = 0 if libc.syscall(425, 8, ctypes.create_string_buffer(120)) >= 0 else ctypes.get_errno()
+seen["socketpair"] = attempt(socket.socketpair)
+pid = os.fork()
+if pid == 0:
+    os._exit(unix_bind("child"))
+seen["child"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print(json.dumps(seen))
+"""
+
+
+def test_the_seal_holds_in_every_thread_and_child_and_spares_fifos(tmp_path):
+    """The seal (mlpcourse.seccomp.seal), in a process of its own: bind (Unix or TCP), hard links,
+    socket nodes and io_uring are refused (EPERM) in the thread that seals, a thread that existed
+    before and a child forked after; a FIFO, a regular file's node and a socket pair still work."""
+    import mlpcourse.seccomp
+
+    if not mlpcourse.seccomp.supported():
+        pytest.skip("the seal is built for x86-64 Linux")
+    out = subprocess.run([sys.executable, "-c", SEALED.format(mlpcourse=str(Path(mlpcourse.seccomp.__file__).parent),
+                                                              folder=str(tmp_path))],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout)
+    refused = ("thread", "bind", "tcp", "mknod socket", "link", "io_uring", "child")
+    assert {k: seen[k] for k in refused} == {k: 1 for k in refused}, seen
+    assert {k: v for k, v in seen.items() if k not in refused} == {"mknod fifo": 0, "mknod file": 0, "socketpair": 0}
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "file", "plain"]
