@@ -88,6 +88,8 @@ c.SandboxedKernelManager.shm_limit_mb = 64  # its /dev/shm: a tmpfs of this size
 # link or socket node at all (the seal, mlpcourse.sealed_kernel).
 # A tmpfs is memory beside the address-space cap: each kernel may hold up to this plus shm_limit_mb.
 c.SandboxedKernelManager.disk_limit_mb = 512
+# without Landlock (Linux before 5.13) that folder could not be capped: grading refuses to start
+c.SandboxedKernelManager.landlock_required = True
 # output a notebook keeps, whatever the line count (08, the largest, stores 123k characters in one cell
 # and 439k in all, figures included); the rest is dropped, and an OutputLimit error says so
 c.SafeExecute.max_cell_chars = 1_000_000

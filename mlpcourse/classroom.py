@@ -50,7 +50,7 @@ from .data import NAMES_SHA256, names_path, sha256
 from .handin import Refused, open_folder, read_file
 from .handin import names as handin_names
 from .handin import refusal as handin_refusal
-from .sandbox import UNSANDBOXED_HELP, SandboxedKernelManager, bwrap_problem
+from .sandbox import UNSANDBOXED_HELP, SandboxedKernelManager, bwrap_problem, landlock_problem
 from .grade_notebook import grade_task, quiet_library_warnings, warm_up, with_reason, zero_scores
 
 class GradeClass(Configurable):
@@ -320,6 +320,8 @@ def grade_class(course_root=COURSE_ROOT, students=None, scheduler=None, workers=
     problem = bwrap_problem(kernels.bwrap)
     if problem and not unsandboxed:
         raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
+    if not problem and landlock_problem(kernels.landlock_required):
+        raise RuntimeError(landlock_problem())
     limits = {"memory_limit_mb": kernels.memory_limit_mb, "file_limit_mb": kernels.file_limit_mb,
               "shm_limit_mb": kernels.shm_limit_mb, "disk_limit_mb": kernels.disk_limit_mb, "unsandboxed": bool(problem), "bwrap": kernels.bwrap,
               "preload": settings.preload if preload is None else preload,

@@ -42,6 +42,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
 
 from .landlock import DISK, SEED
+from .landlock import abi as landlock_abi
 from .landlock import fill as fill_disk
 from .notebooks import INLINE_BACKEND, NUMERIC_PINS
 from .ready_made import FOLDER as READY_MADE
@@ -127,6 +128,16 @@ def bwrap_problem(program="bwrap"):
     return _problems[program] or None
 
 
+LANDLOCK_HELP = ("Landlock (Linux 5.13 or later) is not available: a grading kernel could fill the disk with files "
+                 "beside its connection file, which only Landlock keeps to its capped folder; grade on a newer "
+                 "Linux or, knowing that, set c.SandboxedKernelManager.landlock_required = False")
+
+
+def landlock_problem(required=True):
+    """Why a sandboxed kernel cannot be capped on this machine (no Landlock) while that is required, or None."""
+    return LANDLOCK_HELP if required and landlock_abi() < 1 else None
+
+
 def kernel_environment(folder, backend=INLINE_BACKEND):
     """What a grading kernel's environment holds: nothing of the grader's (no database URL, no
     tokens), only its own folders, the data, the numeric pins and the figure backend."""
@@ -187,6 +198,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                                       "own into which its notebook's files are copied (a write past it fails with "
                                       "'No space left on device'); nothing it writes reaches the real disk. "
                                       "0: a folder of the real disk, uncapped.").tag(config=True)
+    landlock_required = Bool(True, help="Refuse to start a sandboxed grading kernel where Landlock (Linux 5.13 "
+                                        "or later) is missing: without it the kernel's folder on the real disk "
+                                        "is not capped. False: grade anyway.").tag(config=True)
     ready_made = Bool(True, help="Build the data sets a section's notebook starts with once per grading "
                                  "process and put them in each kernel's folder, where its makemore.py loads "
                                  "them (mlpcourse.ready_made).").tag(config=True)
@@ -213,6 +227,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         problem = bwrap_problem(self.bwrap)
         if problem and not self.unsandboxed:
             raise RuntimeError(f"{problem}: {UNSANDBOXED_HELP}")
+        if not problem and landlock_problem(self.landlock_required):
+            raise RuntimeError(landlock_problem())
         if self._own_folder and self._folder is not None:  # a restart: the last kernel's folder goes
             shutil.rmtree(self._folder, ignore_errors=True)
         if zygote:  # forked inside the zygote's sandbox, in the folder that sandbox can write

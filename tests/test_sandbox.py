@@ -251,6 +251,30 @@ def test_grading_refuses_to_run_without_the_sandbox_unless_told(notebooks, tmp_p
     assert scores_of(report)[("honest", SECTION)] == FULL[SECTION]
 
 
+def test_grading_refuses_to_start_where_landlock_is_missing_unless_told(notebooks, tmp_path, monkeypatch):
+    """Without Landlock (Linux before 5.13) nothing keeps a kernel's files beside its connection file
+    on the real disk to its capped folder: the kernel manager (stock autograde's) and the class
+    grader refuse to start and say why, unless landlock_required is switched off."""
+    import asyncio
+
+    from mlpcourse import sandbox
+    from mlpcourse.classroom import grade_class
+
+    src, rel = notebooks
+    course = make_course(tmp_path / "course")
+    write_submission(course, "honest", {SECTION: answered(rel, reference_answers(src))})
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 0)
+    manager = sandbox.SandboxedKernelManager()
+    with pytest.raises(RuntimeError, match=r"Landlock \(Linux 5.13 or later\) is not available.*landlock_required"):
+        asyncio.run(manager._async_pre_start_kernel(cwd=str(course / "release" / SECTION)))
+    with pytest.raises(RuntimeError, match="Landlock .* is not available"):
+        grade_class(course, progress=False)
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.SandboxedKernelManager.landlock_required = False\n")
+    report = grade_class(course, progress=False, feedback=False, workers=1, db_url=f"sqlite:///{tmp_path}/class.db")
+    assert [(r["student"], r["status"]) for r in report["results"]] == [("honest", "ok")]
+
+
 def test_stock_autograde_a_notebook_that_is_not_json_costs_only_itself(notebooks, tmp_path):
     """One section per assignment: a broken notebook fails its own (student, section), nothing else."""
     src, rel = notebooks
